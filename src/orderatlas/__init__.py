@@ -1,0 +1,1 @@
+"""OrderAtlas: a self-hostable order-placement API."""

@@ -1,0 +1,56 @@
+"""create_app(): the FastAPI application, its lifespan resources, error handlers and routers."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from arq import Worker, create_pool
+from fastapi import FastAPI
+
+from orderatlas.config import Settings
+from orderatlas.db import create_engine, create_sessionmaker
+from orderatlas.errors import install_error_handlers
+from orderatlas.jobs import redis_settings, worker_options
+from orderatlas.orders.router import router as orders_router
+from orderatlas.retailers.registry import Retailers
+
+
+def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
+    """The API. With run_worker (orderatlas serve) an arq worker runs in the same process."""
+    assert settings.database_url and settings.redis_url, "resolve the embedded defaults first"
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url or "")
+        app.state.settings = settings
+        app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.redis = await create_pool(redis_settings(settings.redis_url or ""))
+        app.state.retailers = Retailers(app.state.sessionmaker, settings)
+        worker = Worker(**worker_options(settings, handle_signals=False)) if run_worker else None
+        worker_task = asyncio.create_task(worker.async_run()) if worker else None
+        try:
+            yield
+        finally:
+            if worker and worker_task:
+                worker_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker_task
+                await worker.close()
+            await app.state.redis.aclose()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="OrderAtlas",
+        version="1.0",
+        description="Programmatic order placement, tracking and management.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(orders_router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

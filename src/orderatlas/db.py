@@ -1,0 +1,55 @@
+"""Engine, session factory and the unit of work shared by requests and jobs.
+
+A unit of work commits once at the end and only then sends the jobs queued during it,
+so a worker never sees a row that is not there and a rolled-back change never runs.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from arq.connections import ArqRedis
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from orderatlas.jobs import discard_pending_jobs, send_pending_jobs
+
+
+def async_url(url: str) -> str:
+    """Accept the usual postgres:// and postgresql:// spellings and pin the psycopg 3 driver."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(async_url(url), pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def unit_of_work(
+    sessionmaker: async_sessionmaker[AsyncSession], redis: ArqRedis | None
+) -> AsyncIterator[AsyncSession]:
+    async with sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            discard_pending_jobs(session)
+            await session.rollback()
+            raise
+        await session.commit()
+    await send_pending_jobs(session, redis)
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with unit_of_work(request.app.state.sessionmaker, request.app.state.redis) as session:
+        yield session
+
+
+# scope="function": commit before the response is sent, so a client never reads ahead of its own write.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

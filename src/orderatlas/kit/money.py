@@ -1,0 +1,21 @@
+"""Money as the retailer renders it: locale-formatted strings with numeric mirrors."""
+
+from decimal import Decimal
+
+from babel.numbers import format_currency
+
+CENT = Decimal("0.01")
+
+
+def format_money(amount: Decimal | None, currency: str, locale: str) -> str:
+    """ "$14.85", "£14.85", "14,85 €" ...; "" when the amount is not known yet."""
+    if amount is None:
+        return ""
+    return format_currency(amount, currency, locale=locale, numbering_system="latn")
+
+
+def money_number(amount: Decimal | None) -> float | int:
+    """The JSON number mirror of a money string: 0 when unknown."""
+    if amount is None or amount == 0:
+        return 0
+    return float(amount)

@@ -1,0 +1,18 @@
+"""SQLAlchemy tables, one module per aggregate. Importing this package registers them all."""
+
+from orderatlas.models.account import Account, ApiKey
+from orderatlas.models.base import Base
+from orderatlas.models.credit import CreditTransaction
+from orderatlas.models.order import Order, OrderEvent, OrderItem
+from orderatlas.models.sandbox import SandboxPurchase
+
+__all__ = [
+    "Account",
+    "ApiKey",
+    "Base",
+    "CreditTransaction",
+    "Order",
+    "OrderEvent",
+    "OrderItem",
+    "SandboxPurchase",
+]

@@ -1,0 +1,40 @@
+"""Accounts (who pays) and their API keys (how they authenticate; only hashes are stored)."""
+
+import uuid
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, func, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from orderatlas.models.base import Base, CreatedAt, UUIDPk
+
+
+class Account(UUIDPk, CreatedAt, Base):
+    __tablename__ = "accounts"
+    __table_args__ = (
+        CheckConstraint("credit_balance >= 0", name="credit_balance_not_negative"),
+        Index("uq_accounts_email_lower", func.lower(text("email")), unique=True),
+    )
+
+    email: Mapped[str] = mapped_column(String(320), nullable=False)
+    credit_balance: Mapped[int] = mapped_column(nullable=False, default=0, server_default="0")
+
+    api_keys: Mapped[list["ApiKey"]] = relationship(back_populates="account", lazy="raise")
+
+
+class ApiKey(UUIDPk, CreatedAt, Base):
+    __tablename__ = "api_keys"
+
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True, nullable=False
+    )
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    key_prefix: Mapped[str] = mapped_column(String(16), nullable=False)
+    mode: Mapped[str] = mapped_column(String(4), nullable=False)  # "live" | "test"
+    name: Mapped[str] = mapped_column(String(100), nullable=False, default="", server_default="")
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, server_default="true")
+
+    account: Mapped[Account] = relationship(back_populates="api_keys", lazy="raise")
+
+    @property
+    def is_test(self) -> bool:
+        return self.mode == "test"

@@ -1,0 +1,114 @@
+"""Orders, their line items and their status history."""
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from orderatlas.models.base import Base, CreatedAt, UUIDPk, utcnow
+
+Money = Numeric(12, 2)
+
+
+class Order(UUIDPk, CreatedAt, Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        Index("ix_orders_account_id_created_at", "account_id", "created_at"),
+        Index("ix_orders_account_id_platform_order_id", "account_id", "platform_order_id"),
+        Index("ix_orders_status_processing_started_at", "status", "processing_started_at"),
+    )
+
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False
+    )
+    api_key_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
+    test_mode: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    retailer: Mapped[str] = mapped_column(String(50), nullable=False)
+
+    platform: Mapped[str] = mapped_column(String(20), nullable=False)
+    status: Mapped[str] = mapped_column(String(32), nullable=False)
+    platform_order_id: Mapped[str] = mapped_column(String(64), nullable=False, default="", server_default="")
+    multi_item: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    asin: Mapped[str] = mapped_column(String(10), nullable=False)
+    quantity: Mapped[int] = mapped_column(nullable=False)
+    price_max: Mapped[Decimal | None] = mapped_column(Money)
+    product_title: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
+
+    account_email: Mapped[str] = mapped_column(String(320), nullable=False)
+    shipping_address: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    ship_from: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    convert_tracking: Mapped[bool | None] = mapped_column(Boolean)
+    auto_subscribe_save: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    subscription_canceled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    gift: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    gifter_name: Mapped[str | None] = mapped_column(String(200))
+    gift_message: Mapped[str | None] = mapped_column(Text)
+
+    # What the retailer charged; None until known.
+    price: Mapped[Decimal | None] = mapped_column(Money)
+    shipping: Mapped[Decimal | None] = mapped_column(Money)
+    credit: Mapped[Decimal | None] = mapped_column(Money)
+    tax: Mapped[Decimal | None] = mapped_column(Money)
+    total: Mapped[Decimal | None] = mapped_column(Money)
+
+    logged_in: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    failure_reason_code: Mapped[str] = mapped_column(
+        String(64), nullable=False, default="", server_default=""
+    )
+    notes: Mapped[list[str]] = mapped_column(JSONB, nullable=False, default=list)
+    credits_charged: Mapped[int] = mapped_column(nullable=False)
+
+    tracking_number: Mapped[str | None] = mapped_column(String(100))
+    carrier: Mapped[str | None] = mapped_column(String(50))
+    aqualine_tracking: Mapped[str | None] = mapped_column(String(100))
+    invoice_link: Mapped[str | None] = mapped_column(Text)
+    invoice_fetched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    order_html_url: Mapped[str | None] = mapped_column(Text)
+    order_html_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    processing_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    checkout_attempts: Mapped[int] = mapped_column(nullable=False, default=0)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow
+    )
+
+    items: Mapped[list["OrderItem"]] = relationship(
+        back_populates="order", lazy="raise", order_by="OrderItem.position", cascade="all, delete-orphan"
+    )
+
+
+class OrderItem(UUIDPk, Base):
+    __tablename__ = "order_items"
+
+    order_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), index=True, nullable=False
+    )
+    position: Mapped[int] = mapped_column(nullable=False)
+    asin: Mapped[str] = mapped_column(String(10), nullable=False)
+    quantity: Mapped[int] = mapped_column(nullable=False)
+    # Per-unit cap for multi-item lines; the legacy shape caps the order subtotal instead (orders.price_max).
+    price_max: Mapped[Decimal | None] = mapped_column(Money)
+    unit_price: Mapped[Decimal | None] = mapped_column(Money)
+    seller: Mapped[str | None] = mapped_column(String(200))
+    outcome: Mapped[str] = mapped_column(String(32), nullable=False, default="", server_default="")
+
+    order: Mapped[Order] = relationship(back_populates="items", lazy="raise")
+
+
+class OrderEvent(Base):
+    """One row per status change; the webhook outbox builds on it."""
+
+    __tablename__ = "order_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    order_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), index=True, nullable=False
+    )
+    previous_status: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(32), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)

@@ -1,0 +1,1 @@
+"""Orders: placement, checkout and reading them back."""

@@ -1,0 +1,47 @@
+"""SQL for orders, their items and their status history."""
+
+import uuid
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from orderatlas.models import Order, OrderEvent
+
+
+def _parse_uuid(reference: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(reference)
+    except ValueError:
+        return None
+
+
+async def find_for_account(
+    session: AsyncSession, account_id: uuid.UUID, reference: str, *, for_update: bool = False
+) -> Order | None:
+    """By OrderAtlas id or by the retailer's platform_order_id; only the account's own orders."""
+    order_id = _parse_uuid(reference)
+    stmt = select(Order).where(Order.account_id == account_id).options(selectinload(Order.items))
+    if order_id is not None:
+        stmt = stmt.where(Order.id == order_id)
+    else:
+        stmt = stmt.where(Order.platform_order_id == reference, Order.platform_order_id != "")
+    stmt = stmt.order_by(Order.created_at.desc()).limit(1)
+    if for_update:
+        stmt = stmt.with_for_update(of=Order)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def lock(session: AsyncSession, order_id: uuid.UUID) -> Order | None:
+    stmt = (
+        select(Order).where(Order.id == order_id).options(selectinload(Order.items)).with_for_update(of=Order)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+def add_event(session: AsyncSession, order: Order, previous_status: str | None) -> None:
+    session.add(OrderEvent(order_id=order.id, previous_status=previous_status, status=order.status))
+
+
+async def delete_order(session: AsyncSession, order: Order) -> None:
+    await session.execute(delete(Order).where(Order.id == order.id))

@@ -1,0 +1,78 @@
+"""Order statuses and failure_reason_code values, as the reference names them."""
+
+PENDING = "pending"
+PROCESSING = "processing"
+CONFIRMED = "confirmed"
+FAILED = "failed"
+PRICE_EXCEEDED = "PRICE_EXCEEDED"
+
+ALL_STATUSES = frozenset(
+    {
+        PENDING,
+        PROCESSING,
+        CONFIRMED,
+        "purchased",
+        "shipped",
+        "out_for_delivery",
+        "delivered",
+        "cancelled",
+        "lost",
+        FAILED,
+        PRICE_EXCEEDED,
+        "refunded",
+        "payment_revision",
+        "awaiting_approval",
+        "warning",
+    }
+)
+
+# Where a checkout can end.
+CHECKOUT_FINAL_STATUSES = frozenset(
+    {CONFIRMED, "purchased", "warning", "awaiting_approval", "payment_revision", PRICE_EXCEEDED, FAILED}
+)
+IN_FLIGHT_STATUSES = frozenset({PENDING, PROCESSING})
+
+FAILURE_CODES = frozenset(
+    {
+        "SHIPPING_RESTRICTED",
+        "PRICE_EXCEEDED",
+        "ACCOUNT_SOFTBLOCK",
+        "DIGITAL_PRODUCT_UNSUPPORTED",
+        "ASIN_SWAPPED",
+        "LOGIN_FAILED",
+        "CHECKOUT_RPC_ERROR",
+        "STALE_PLATFORM_ORDER_ID",
+        "GATEWAY_RESTART_INTERRUPTED",
+        "SESSION_FLAGGED_AT_PLACE",
+        "SESSION_FLAGGED_NO_CSRF",
+        "OOS_AFTER_RETRIES",
+        "ATC_OOS_AFTER_RETRIES",
+        "BOT_CHALLENGE_RX_SHELL",
+        "ADDRESS_RATE_LIMITED",
+        "CHECKOUT_BLOCKED",
+        "ADDRESS_VALIDATION_FAILED",
+        "PAYMENT_METHOD_BINDING_FAILED",
+        "ORDER_NOT_PLACED",
+    }
+)
+
+# Session-level flags: one retry on a forced-fresh login, then ACCOUNT_SOFTBLOCK.
+FRESH_SESSION_RETRY_CODES = frozenset(
+    {
+        "SESSION_FLAGGED_AT_PLACE",
+        "SESSION_FLAGGED_NO_CSRF",
+        "OOS_AFTER_RETRIES",
+        "ATC_OOS_AFTER_RETRIES",
+        "BOT_CHALLENGE_RX_SHELL",
+    }
+)
+SOFTBLOCK = "ACCOUNT_SOFTBLOCK"
+SHIPPING_RESTRICTED = "SHIPPING_RESTRICTED"
+ROTATION_OFFERS = 3
+
+# Line outcomes on order_items.
+LINE_PLACED = "placed"
+LINE_NO_OFFER = "no_offer"
+LINE_ASIN_SWAPPED = "asin_swapped"
+LINE_PRICE_EXCEEDED = "price_exceeded"
+LINE_DROPPED_POST_ATC = "dropped_post_atc"

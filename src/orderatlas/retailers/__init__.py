@@ -1,0 +1,1 @@
+"""Retailer adapters: the one seam between OrderAtlas and the outside retailer."""

@@ -1,0 +1,46 @@
+"""Which adapter serves an order: test keys always get the sandbox, live keys get ORDERATLAS_RETAILER."""
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from orderatlas.config import Settings
+from orderatlas.errors import ServiceUnavailable
+from orderatlas.retailers.base import RetailerAdapter
+from orderatlas.retailers.sandbox import SandboxRetailer
+
+SANDBOX = SandboxRetailer.name
+KNOWN_ADAPTERS = frozenset({SANDBOX})
+
+
+class RetailerNotConfigured(ServiceUnavailable):
+    code = "retailer_not_configured"
+
+
+class Retailers:
+    """Builds each adapter once per process and picks the one an order uses."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+        self._sessionmaker = sessionmaker
+        self._settings = settings
+        self._adapters: dict[str, RetailerAdapter] = {}
+
+    def name_for(self, test_mode: bool) -> str:
+        """oatl_test_ keys always get the sandbox; oatl_live_ keys get ORDERATLAS_RETAILER."""
+        if test_mode:
+            return SANDBOX
+        if not self._settings.retailer:
+            raise RetailerNotConfigured(
+                "no retailer adapter is configured for live orders (set ORDERATLAS_RETAILER); "
+                "use an oatl_test_ key for the sandbox"
+            )
+        if self._settings.retailer not in KNOWN_ADAPTERS:
+            raise RetailerNotConfigured(f"unknown retailer adapter {self._settings.retailer!r}")
+        return self._settings.retailer
+
+    def get(self, name: str) -> RetailerAdapter:
+        if name not in self._adapters:
+            if name != SANDBOX:
+                raise RetailerNotConfigured(f"unknown retailer adapter {name!r}")
+            self._adapters[name] = SandboxRetailer(
+                self._sessionmaker, latency_ms=self._settings.sandbox_latency_ms
+            )
+        return self._adapters[name]
