@@ -1,0 +1,99 @@
+"""Shared fixtures: a real embedded PostgreSQL and Redis for the whole run, the app, the real worker.
+
+Every test starts from empty tables and an empty Redis.
+"""
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from arq import Worker
+from arq.connections import ArqRedis, create_pool
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from orderatlas.app import create_app
+from orderatlas.config import Settings
+from orderatlas.db import create_engine, create_sessionmaker
+from orderatlas.embedded import embedded_services
+from orderatlas.jobs import redis_settings, worker_options
+from orderatlas.migrate import upgrade
+from orderatlas.models import Base
+from tests.factories import AccountFactory
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    data_dir: Path = tmp_path_factory.mktemp("orderatlas")
+    test_settings = Settings(
+        data_dir=data_dir, database_url=None, redis_url=None, secret_key=None, retailer=None
+    )
+    with embedded_services(test_settings):
+        upgrade(test_settings)
+        yield test_settings
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(settings.database_url or "", pool_size=5)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return create_sessionmaker(engine)
+
+
+@pytest.fixture(scope="session")
+async def redis(settings: Settings) -> AsyncIterator[ArqRedis]:
+    pool = await create_pool(redis_settings(settings.redis_url or ""))
+    yield pool
+    await pool.aclose()
+
+
+@pytest.fixture(autouse=True)
+async def _clean_state(engine: AsyncEngine, redis: ArqRedis, settings: Settings) -> AsyncIterator[None]:
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    await redis.flushdb()
+    saved = settings.model_dump()
+    yield
+    for name, value in saved.items():  # tests may tweak settings (retailer, latency ...)
+        setattr(settings, name, value)
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://orderatlas.test") as http:
+            yield http
+
+
+class WorkerRunner:
+    """Runs the real arq worker, in burst mode: every queued job, then return."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def run(self) -> int:
+        worker = Worker(**worker_options(self.settings, burst=True, poll_delay=0.01, handle_signals=False))
+        try:
+            await worker.main()
+        finally:
+            await worker.close()
+        return worker.jobs_complete
+
+
+@pytest.fixture
+def worker(settings: Settings) -> WorkerRunner:
+    return WorkerRunner(settings)
+
+
+@pytest.fixture
+def accounts(sessionmaker: async_sessionmaker[AsyncSession]) -> AccountFactory:
+    return AccountFactory(sessionmaker)

@@ -1,0 +1,79 @@
+"""Test data: accounts with keys, and order request bodies in both reference shapes."""
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from orderatlas.accounts.service import create_account
+from orderatlas.db import unit_of_work
+
+SHIPPING_ADDRESS = {
+    "name": "John Doe",
+    "phone": "5125551234",
+    "line1": "123 Main St",
+    "city": "Austin",
+    "state": "TX",
+    "zip": "78701",
+}
+
+
+@dataclass(frozen=True)
+class SellerAccount:
+    account_id: str
+    email: str
+    live_key: str
+    test_key: str
+
+    @property
+    def test_headers(self) -> dict[str, str]:
+        return {"X-API-Key": self.test_key}
+
+    @property
+    def live_headers(self) -> dict[str, str]:
+        return {"X-API-Key": self.live_key}
+
+
+class AccountFactory:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
+        self._count = 0
+
+    async def create(self, credits: int = 100, email: str | None = None) -> SellerAccount:
+        self._count += 1
+        email = email or f"seller{self._count}@example.com"
+        async with unit_of_work(self._sessionmaker, None) as session:
+            new = await create_account(session, email, credits)
+        return SellerAccount(str(new.account.id), email, new.live_key.plaintext, new.test_key.plaintext)
+
+
+def legacy_order(**overrides: Any) -> dict[str, Any]:
+    """The reference's legacy single-item example."""
+    body: dict[str, Any] = {
+        "platform": "AmazonUS",
+        "product_id": "B09V3KXJPB",
+        "quantity": 1,
+        "price_max": 50.00,
+        "account_email": "buyer@example.com",
+        "account_password": "hunter2",
+        "shipping_address": copy.deepcopy(SHIPPING_ADDRESS),
+    }
+    body.update(overrides)
+    return body
+
+
+def multi_order(**overrides: Any) -> dict[str, Any]:
+    """The reference's multi-item example."""
+    body: dict[str, Any] = {
+        "platform": "AmazonUS",
+        "items": [
+            {"asin": "B09V3KXJPB", "quantity": 1, "price_max": 50.00},
+            {"asin": "B0CLWJ1423", "quantity": 2, "price_max": 80.00},
+        ],
+        "account_email": "buyer@example.com",
+        "account_password": "hunter2",
+        "shipping_address": copy.deepcopy(SHIPPING_ADDRESS),
+    }
+    body.update(overrides)
+    return body
