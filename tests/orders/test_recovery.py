@@ -1,0 +1,100 @@
+"""A worker that dies mid-checkout leaves its order in processing; the re-run job must not buy blindly.
+
+The state a crash leaves behind is produced with the real service and adapter: the order is claimed
+(and, in one case, really bought from the sandbox), then the process "dies" before recording.
+"""
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from orderatlas.config import Settings
+from orderatlas.db import unit_of_work
+from orderatlas.orders import service
+from orderatlas.orders.checkout import Secrets, run_checkout
+from orderatlas.retailers.base import Credentials
+from orderatlas.retailers.registry import Retailers
+from tests.conftest import WorkerRunner
+from tests.factories import AccountFactory, legacy_order
+from tests.orders.test_checkout import ledger, order, place, purchases, statuses
+
+pytestmark = pytest.mark.asyncio
+
+
+async def _claim(sessionmaker: async_sessionmaker[AsyncSession], order_id: str) -> service.Claim:
+    async with unit_of_work(sessionmaker, None) as session:
+        claim = await service.claim_checkout(session, uuid.UUID(order_id))
+    assert claim is not None and not claim.resumed
+    return claim
+
+
+async def test_rerun_after_a_crash_before_purchase_fails_interrupted_and_refunds(
+    client: httpx.AsyncClient,
+    worker: WorkerRunner,
+    accounts: AccountFactory,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    seller = await accounts.create(credits=10)
+    order_id = await place(client, seller, legacy_order())
+    await _claim(sessionmaker, order_id)  # the worker died right after this commit
+
+    assert await worker.run() == 1  # arq hands the job to the next worker
+    detail = await order(client, seller, order_id)
+    assert detail["status"] == "failed"
+    assert detail["failure_reason_code"] == "GATEWAY_RESTART_INTERRUPTED"
+    assert detail["credits_remaining"] == 10
+    assert await ledger(sessionmaker, order_id) == [("order_debit", -2), ("order_refund", 2)]
+    assert await purchases(sessionmaker, order_id) == 0
+
+
+async def test_rerun_after_a_crash_after_purchase_records_it_without_buying_again(
+    client: httpx.AsyncClient,
+    worker: WorkerRunner,
+    accounts: AccountFactory,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    seller = await accounts.create(credits=10)
+    order_id = await place(client, seller, legacy_order(product_id="B0TEST1485"))
+    claim = await _claim(sessionmaker, order_id)
+    adapter = Retailers(sessionmaker, settings).get(claim.retailer)
+    bought = await run_checkout(adapter, claim.plan, Secrets(Credentials("buyer@example.com", "hunter2")))
+    assert bought.status == "confirmed"  # the retailer placed it; the worker died before recording
+
+    assert await worker.run() == 1
+    detail = await order(client, seller, order_id)
+    assert detail["status"] == "confirmed"
+    assert detail["platform_order_id"] == bought.platform_order_id
+    assert detail["price_amount"] == 14.85
+    assert detail["credits_remaining"] == 8
+    assert "order history" in detail["notes"][-1]
+    assert await purchases(sessionmaker, order_id) == 1
+    assert await ledger(sessionmaker, order_id) == [("order_debit", -2)]
+    assert await statuses(sessionmaker, order_id) == [
+        (None, "pending"),
+        ("pending", "processing"),
+        ("processing", "confirmed"),
+    ]
+
+
+async def test_a_late_outcome_for_a_finished_order_is_ignored(
+    client: httpx.AsyncClient,
+    worker: WorkerRunner,
+    accounts: AccountFactory,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    seller = await accounts.create(credits=10)
+    order_id = await place(client, seller, legacy_order(account_email="buyer+checkout_blocked@example.com"))
+    await worker.run()
+    before: dict[str, Any] = await order(client, seller, order_id)
+    from orderatlas.orders.checkout import CheckoutOutcome
+
+    async with unit_of_work(sessionmaker, None) as session:
+        recorded = await service.record_outcome(
+            session, uuid.UUID(order_id), CheckoutOutcome("confirmed", logged_in=True, lines=[])
+        )
+    assert recorded is None
+    assert await order(client, seller, order_id) == before

@@ -1,0 +1,107 @@
+"""Running the real `orderatlas` command in child processes, as a user would."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+T = TypeVar("T")
+ORDERATLAS = [sys.executable, "-m", "orderatlas.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The caller's environment without any ORDERATLAS_* setting: the embedded default."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERATLAS_")}
+    env.update(extra)
+    return env
+
+
+def run_cli(
+    *args: str, data_dir: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*ORDERATLAS, *args, "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        env=env or clean_env(),
+        timeout=120,
+    )
+
+
+def create_account(data_dir: Path, email: str, credits: int) -> dict[str, Any]:
+    done = run_cli("accounts", "create", "--email", email, "--credits", str(credits), data_dir=data_dir)
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def poll(check: Callable[[], T | None], *, timeout_s: float, what: str) -> T:
+    """Wait for an observable condition of a child process, with a deadline (never a blind sleep)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = check()
+        if value is not None:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+        time.sleep(0.05)
+
+
+class Service:
+    """One `orderatlas <command>` child process with its log file."""
+
+    def __init__(self, command: list[str], data_dir: Path, log_path: Path, env: dict[str, str]) -> None:
+        self.log_path = log_path
+        self._log = log_path.open("w")
+        self.process = subprocess.Popen(
+            [*ORDERATLAS, *command, "--data-dir", str(data_dir)],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=60)
+        self._log.close()
+        return code
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def wait_healthy(base_url: str, service: Service, timeout_s: float = 90) -> None:
+    def healthy() -> bool | None:
+        assert service.process.poll() is None, f"service exited early:\n{service.log}"
+        try:
+            return httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200 or None
+        except httpx.TransportError:
+            return None
+
+    poll(healthy, timeout_s=timeout_s, what=f"{base_url}/healthz")
+
+
+def wait_final(base_url: str, key: str, order_id: str, timeout_s: float = 60) -> dict[str, Any]:
+    def final() -> dict[str, Any] | None:
+        detail: dict[str, Any] = httpx.get(
+            f"{base_url}/v1/order/{order_id}", headers={"X-API-Key": key}
+        ).json()
+        return None if detail["status"] in ("pending", "processing") else detail
+
+    return poll(final, timeout_s=timeout_s, what=f"order {order_id} to finish")

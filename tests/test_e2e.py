@@ -1,0 +1,98 @@
+"""The product as a user meets it: the `orderatlas` command in real processes on the embedded default."""
+
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.factories import legacy_order, multi_order
+from tests.process import (
+    ORDERATLAS,
+    Service,
+    clean_env,
+    create_account,
+    free_port,
+    run_cli,
+    wait_final,
+    wait_healthy,
+)
+
+
+def test_every_command_has_help() -> None:
+    for command in ([], ["serve"], ["api"], ["worker"], ["migrate"], ["accounts"], ["accounts", "create"]):
+        done = subprocess.run([*ORDERATLAS, *command, "--help"], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert "Usage" in done.stdout
+
+
+def test_accounts_create_prints_keys_once_and_refuses_a_taken_email(tmp_path: Path) -> None:
+    created = create_account(tmp_path, "seller@example.com", 10)
+    assert set(created) == {"account_id", "email", "credit_balance", "api_key", "test_api_key"}
+    assert created["credit_balance"] == 10
+    assert created["api_key"].startswith("oatl_live_") and len(created["api_key"]) >= len("oatl_live_") + 32
+    assert created["test_api_key"].startswith("oatl_test_") and len(created["test_api_key"]) >= 42
+    again = run_cli("accounts", "create", "--email", "Seller@Example.com", data_dir=tmp_path)
+    assert again.returncode == 1
+    assert '"code": "email_taken"' in again.stderr  # the first run's data survived the restart
+
+
+def test_migrate_is_repeatable(tmp_path: Path) -> None:
+    for _ in range(2):
+        done = run_cli("migrate", data_dir=tmp_path)
+        assert done.returncode == 0, done.stderr
+
+
+def test_serve_places_both_shapes_and_keeps_data_across_a_restart(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    base_url = f"http://127.0.0.1:{free_port()}"
+    port = base_url.rsplit(":", 1)[1]
+    serve = Service(["serve", "--port", port], data_dir, tmp_path / "serve.log", clean_env())
+    try:
+        wait_healthy(base_url, serve)
+        key = create_account(data_dir, "seller@example.com", 10)["test_api_key"]  # while serve runs
+        headers = {"X-API-Key": key}
+        legacy = httpx.post(f"{base_url}/v1/order", json=legacy_order(), headers=headers).json()
+        multi = httpx.post(f"{base_url}/v1/order", json=multi_order(), headers=headers).json()
+        assert wait_final(base_url, key, legacy["order_id"])["status"] == "confirmed"
+        assert wait_final(base_url, key, multi["order_id"])["status"] == "confirmed"
+    finally:
+        assert serve.stop() == 0, serve.log
+
+    again = Service(["serve", "--port", port], data_dir, tmp_path / "serve2.log", clean_env())
+    try:
+        wait_healthy(base_url, again)
+        detail = httpx.get(f"{base_url}/v1/order/{legacy['order_id']}", headers={"X-API-Key": key}).json()
+        assert detail["status"] == "confirmed"
+        assert detail["credits_remaining"] == 6
+    finally:
+        assert again.stop() == 0, again.log
+
+
+@pytest.mark.parametrize("workers", [2])
+def test_api_and_workers_run_as_separate_processes(tmp_path: Path, workers: int) -> None:
+    data_dir = tmp_path / "data"
+    port = str(free_port())
+    base_url = f"http://127.0.0.1:{port}"
+    run_cli("migrate", data_dir=data_dir)
+    api = Service(["api", "--port", port], data_dir, tmp_path / "api.log", clean_env())
+    pool: list[Service] = []
+    try:
+        wait_healthy(base_url, api)
+        pool = [
+            Service(["worker"], data_dir, tmp_path / f"worker{n}.log", clean_env()) for n in range(workers)
+        ]
+        key = create_account(data_dir, "seller@example.com", 20)["test_api_key"]
+        order_ids = [
+            httpx.post(f"{base_url}/v1/order", json=legacy_order(), headers={"X-API-Key": key}).json()[
+                "order_id"
+            ]
+            for _ in range(4)
+        ]
+        for order_id in order_ids:
+            assert wait_final(base_url, key, order_id)["status"] == "confirmed"
+    finally:
+        for process in pool:
+            process.stop()
+        api.stop()
+    assert sum("checkout finished" in w.log for w in pool) >= 1
