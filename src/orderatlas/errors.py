@@ -4,10 +4,13 @@ Every error leaves the API as {"error": "...", "code": "..."}.
 """
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -59,8 +62,20 @@ class ServiceUnavailable(OrderAtlasError):
     code = "service_unavailable"
 
 
+class ErrorBody(BaseModel):
+    """Every error the API returns."""
+
+    error: str
+    code: str
+
+
 def error_body(message: str, code: str) -> dict[str, str]:
     return {"error": message, "code": code}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for a route's error statuses; validation errors are always 400."""
+    return {status: {"model": ErrorBody} for status in sorted({400, 401, *statuses})}
 
 
 async def _orderatlas_error(_: Request, exc: Exception) -> JSONResponse:
@@ -90,7 +105,23 @@ async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("internal server error", "internal_error"), status_code=500)
 
 
+def _openapi_without_422(app: FastAPI) -> dict[str, Any]:
+    """FastAPI documents a 422 it never sends here: validation errors are rendered as 400."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                operation.get("responses", {}).pop("422", None)
+        for name in ("HTTPValidationError", "ValidationError"):
+            schema.get("components", {}).get("schemas", {}).pop(name, None)
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.openapi = lambda: _openapi_without_422(app)  # type: ignore[method-assign]
     app.add_exception_handler(OrderAtlasError, _orderatlas_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -374,3 +374,11 @@ async def test_unknown_route_is_json_404(client: httpx.AsyncClient) -> None:
     response = await client.get("/v1/nowhere")
     assert response.status_code == 404
     assert set(response.json()) == {"error", "code"}
+
+
+async def test_openapi_documents_400_errors_not_422(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    post = spec["paths"]["/v1/order"]["post"]
+    assert {"200", "400", "401", "402", "503"} <= set(post["responses"])
+    assert "422" not in post["responses"]
+    assert spec["components"]["schemas"]["ErrorBody"]["required"] == ["error", "code"]

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from orderatlas.auth.dependencies import PrincipalDep
 from orderatlas.billing.service import current_balance
 from orderatlas.db import SessionDep
+from orderatlas.errors import error_responses
 from orderatlas.kit.money import format_money, money_number
 from orderatlas.kit.time import iso_z
 from orderatlas.models import Order
@@ -17,7 +18,7 @@ from orderatlas.retailers.marketplaces import MARKETPLACES
 router = APIRouter(prefix="/v1/order", tags=["orders"])
 
 
-@router.post("", response_model=OrderCreated)
+@router.post("", response_model=OrderCreated, responses=error_responses(402, 503))
 async def place_order(
     body: OrderCreate, request: Request, session: SessionDep, principal: PrincipalDep
 ) -> OrderCreated:
@@ -33,13 +34,13 @@ async def place_order(
     )
 
 
-@router.get("/{order_id}", response_model=OrderDetail)
+@router.get("/{order_id}", response_model=OrderDetail, responses=error_responses(404))
 async def get_order(order_id: str, session: SessionDep, principal: PrincipalDep) -> OrderDetail:
     order = await service.get_order(session, principal.account.id, order_id)
     return order_detail(order, await current_balance(session, principal.account.id))
 
 
-@router.delete("/{order_id}", response_model=OrderDeleted)
+@router.delete("/{order_id}", response_model=OrderDeleted, responses=error_responses(404, 409))
 async def delete_order(order_id: str, session: SessionDep, principal: PrincipalDep) -> OrderDeleted:
     await service.delete_order(session, principal.account.id, order_id)
     return OrderDeleted()
