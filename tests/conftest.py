@@ -3,6 +3,8 @@
 Every test starts from empty tables and an empty Redis.
 """
 
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -23,15 +25,29 @@ from orderatlas.models import Base
 from tests.factories import AccountFactory
 
 
+def fresh_data_dir() -> Path:
+    """A data dir outside pytest's tmp tree: pytest resets that tree to mode 0700 whenever any
+    pytest starts, which would lock out the unprivileged user the embedded PostgreSQL runs as."""
+    return Path(tempfile.mkdtemp(prefix="orderatlas-test-"))
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    path = fresh_data_dir()
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    data_dir: Path = tmp_path_factory.mktemp("orderatlas")
+def settings() -> Iterator[Settings]:
+    data_dir = fresh_data_dir()
     test_settings = Settings(
         data_dir=data_dir, database_url=None, redis_url=None, secret_key=None, retailer=None
     )
     with embedded_services(test_settings):
         upgrade(test_settings)
         yield test_settings
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -26,25 +26,24 @@ def test_every_command_has_help() -> None:
         assert "Usage" in done.stdout
 
 
-def test_accounts_create_prints_keys_once_and_refuses_a_taken_email(tmp_path: Path) -> None:
-    created = create_account(tmp_path, "seller@example.com", 10)
+def test_accounts_create_prints_keys_once_and_refuses_a_taken_email(data_dir: Path) -> None:
+    created = create_account(data_dir, "seller@example.com", 10)
     assert set(created) == {"account_id", "email", "credit_balance", "api_key", "test_api_key"}
     assert created["credit_balance"] == 10
     assert created["api_key"].startswith("oatl_live_") and len(created["api_key"]) >= len("oatl_live_") + 32
     assert created["test_api_key"].startswith("oatl_test_") and len(created["test_api_key"]) >= 42
-    again = run_cli("accounts", "create", "--email", "Seller@Example.com", data_dir=tmp_path)
+    again = run_cli("accounts", "create", "--email", "Seller@Example.com", data_dir=data_dir)
     assert again.returncode == 1
     assert '"code": "email_taken"' in again.stderr  # the first run's data survived the restart
 
 
-def test_migrate_is_repeatable(tmp_path: Path) -> None:
+def test_migrate_is_repeatable(data_dir: Path) -> None:
     for _ in range(2):
-        done = run_cli("migrate", data_dir=tmp_path)
+        done = run_cli("migrate", data_dir=data_dir)
         assert done.returncode == 0, done.stderr
 
 
-def test_serve_places_both_shapes_and_keeps_data_across_a_restart(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
+def test_serve_places_both_shapes_and_keeps_data_across_a_restart(data_dir: Path, tmp_path: Path) -> None:
     base_url = f"http://127.0.0.1:{free_port()}"
     port = base_url.rsplit(":", 1)[1]
     serve = Service(["serve", "--port", port], data_dir, tmp_path / "serve.log", clean_env())
@@ -70,8 +69,7 @@ def test_serve_places_both_shapes_and_keeps_data_across_a_restart(tmp_path: Path
 
 
 @pytest.mark.parametrize("workers", [2])
-def test_api_and_workers_run_as_separate_processes(tmp_path: Path, workers: int) -> None:
-    data_dir = tmp_path / "data"
+def test_api_and_workers_run_as_separate_processes(data_dir: Path, tmp_path: Path, workers: int) -> None:
     port = str(free_port())
     base_url = f"http://127.0.0.1:{port}"
     run_cli("migrate", data_dir=data_dir)

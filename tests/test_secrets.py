@@ -74,8 +74,7 @@ def _files_containing(root: Path, needle: bytes) -> list[Path]:
     return [path for path in root.rglob("*") if path.is_file() and needle in path.read_bytes()]
 
 
-def test_sentinel_secrets_are_nowhere_after_the_order_finishes(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
+def test_sentinel_secrets_are_nowhere_after_the_order_finishes(data_dir: Path, tmp_path: Path) -> None:
     port = str(free_port())
     base_url = f"http://127.0.0.1:{port}"
     serve = Service(

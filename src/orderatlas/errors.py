@@ -78,9 +78,13 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": ErrorBody} for status in sorted({400, 401, *statuses})}
 
 
+def render_error(exc: OrderAtlasError) -> JSONResponse:
+    return JSONResponse(error_body(exc.message, exc.code), status_code=exc.status_code)
+
+
 async def _orderatlas_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OrderAtlasError)
-    return JSONResponse(error_body(exc.message, exc.code), status_code=exc.status_code)
+    return render_error(exc)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:

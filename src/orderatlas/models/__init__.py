@@ -3,6 +3,7 @@
 from orderatlas.models.account import Account, ApiKey
 from orderatlas.models.base import Base
 from orderatlas.models.credit import CreditTransaction
+from orderatlas.models.idempotency import IdempotencyKey
 from orderatlas.models.order import Order, OrderEvent, OrderItem
 from orderatlas.models.sandbox import SandboxPurchase
 
@@ -11,6 +12,7 @@ __all__ = [
     "ApiKey",
     "Base",
     "CreditTransaction",
+    "IdempotencyKey",
     "Order",
     "OrderEvent",
     "OrderItem",

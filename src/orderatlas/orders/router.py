@@ -8,6 +8,7 @@ from orderatlas.auth.dependencies import PrincipalDep
 from orderatlas.billing.service import current_balance
 from orderatlas.db import SessionDep
 from orderatlas.errors import error_responses
+from orderatlas.idempotency.decorator import idempotent
 from orderatlas.kit.money import format_money, money_number
 from orderatlas.kit.time import iso_z
 from orderatlas.models import Order
@@ -18,7 +19,8 @@ from orderatlas.retailers.marketplaces import MARKETPLACES
 router = APIRouter(prefix="/v1/order", tags=["orders"])
 
 
-@router.post("", response_model=OrderCreated, responses=error_responses(402, 503))
+@router.post("", response_model=OrderCreated, responses=error_responses(402, 409, 422, 503))
+@idempotent
 async def place_order(
     body: OrderCreate, request: Request, session: SessionDep, principal: PrincipalDep
 ) -> OrderCreated:

@@ -1,0 +1,1 @@
+"""Idempotency-Key on POST routes, with Stripe's semantics."""
