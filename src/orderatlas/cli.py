@@ -20,7 +20,7 @@ DataDir = Annotated[
     Path | None,
     typer.Option(
         "--data-dir",
-        help="Where the embedded PostgreSQL, Redis and secret key live [env: ORDERATLAS_DATA_DIR].",
+        help="Where the embedded PostgreSQL, Redis and secret key live (env: ORDERATLAS_DATA_DIR).",
         show_default=False,
     ),
 ]

@@ -1,13 +1,14 @@
 """Runtime configuration: one Settings class read from ORDERATLAS_* environment variables."""
 
+import base64
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ORDERATLAS_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="ORDERATLAS_", extra="ignore", validate_assignment=True)
 
     # Unset URLs mean "start the embedded PostgreSQL / Redis under data_dir" (see embedded.py).
     database_url: str | None = None
@@ -26,9 +27,23 @@ class Settings(BaseSettings):
     placement_cost: int = Field(default=2, ge=0)
 
     worker_max_jobs: int = Field(default=10, ge=1)
-    checkout_job_timeout_s: int = Field(default=600, ge=10)
+    checkout_job_timeout_s: int = Field(default=600, ge=1)
+    # Orders pending or processing this long with no job left in Redis are reconciled by the sweep.
+    checkout_stuck_after_s: int = Field(default=900, ge=1)
 
     log_level: str = "INFO"
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_key_is_32_bytes(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                key = base64.urlsafe_b64decode(value.encode())
+            except ValueError:
+                key = b""
+            if len(key) != 32:
+                raise ValueError("ORDERATLAS_SECRET_KEY must be urlsafe base64 of exactly 32 bytes")
+        return value
 
 
 settings = Settings()

@@ -61,10 +61,17 @@ async def _shutdown(ctx: dict[str, Any]) -> None:
 
 def worker_options(settings: Any, **overrides: Any) -> dict[str, Any]:
     """Keyword arguments for arq.Worker. No job result is kept: job arguments carry sealed secrets."""
-    from orderatlas.orders.tasks import checkout_order
+    from arq import cron
+
+    from orderatlas.idempotency.tasks import purge_idempotency_keys
+    from orderatlas.orders.tasks import checkout_order, sweep_stuck_orders
 
     options: dict[str, Any] = {
         "functions": [checkout_order],
+        "cron_jobs": [
+            cron(sweep_stuck_orders, second=0, run_at_startup=True, timeout=300),
+            cron(purge_idempotency_keys, minute=7, second=0, timeout=300),
+        ],
         "redis_settings": redis_settings(settings.redis_url),
         "on_startup": _startup,
         "on_shutdown": _shutdown,

@@ -5,14 +5,19 @@ The state a crash leaves behind is produced with the real service and adapter: t
 """
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
+from arq.connections import ArqRedis
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from orderatlas.config import Settings
 from orderatlas.db import unit_of_work
+from orderatlas.models import Order
+from orderatlas.models.base import utcnow
 from orderatlas.orders import service
 from orderatlas.orders.checkout import Secrets, run_checkout
 from orderatlas.retailers.base import Credentials
@@ -98,3 +103,100 @@ async def test_a_late_outcome_for_a_finished_order_is_ignored(
         )
     assert recorded is None
     assert await order(client, seller, order_id) == before
+
+
+async def _age_in_flight_orders(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    settings.checkout_stuck_after_s = 60
+    past = utcnow() - timedelta(minutes=5)
+    async with sessionmaker() as session, session.begin():
+        await session.execute(update(Order).values(created_at=past, processing_started_at=past))
+
+
+async def test_sweep_fails_and_refunds_a_pending_order_whose_job_was_lost(
+    client: httpx.AsyncClient,
+    worker: WorkerRunner,
+    accounts: AccountFactory,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    redis: ArqRedis,
+) -> None:
+    seller = await accounts.create(credits=10)
+    order_id = await place(client, seller, legacy_order())
+    await redis.flushdb()  # the API process died between its commit and the enqueue
+    await _age_in_flight_orders(sessionmaker, settings)
+
+    await worker.run(with_cron=True)  # a worker starting up sweeps
+    detail = await order(client, seller, order_id)
+    assert detail["status"] == "failed"
+    assert detail["failure_reason_code"] == "GATEWAY_RESTART_INTERRUPTED"
+    assert detail["credits_remaining"] == 10
+    assert await ledger(sessionmaker, order_id) == [("order_debit", -2), ("order_refund", 2)]
+    assert await statuses(sessionmaker, order_id) == [(None, "pending"), ("pending", "failed")]
+
+
+async def test_sweep_records_a_purchase_whose_job_was_lost_without_buying_again(
+    client: httpx.AsyncClient,
+    worker: WorkerRunner,
+    accounts: AccountFactory,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    redis: ArqRedis,
+) -> None:
+    seller = await accounts.create(credits=10)
+    order_id = await place(client, seller, legacy_order())
+    claim = await _claim(sessionmaker, order_id)
+    adapter = Retailers(sessionmaker, settings).get(claim.retailer)
+    await run_checkout(adapter, claim.plan, Secrets(Credentials("buyer@example.com", "hunter2")))
+    await redis.flushdb()  # the job ran out of tries, or Redis lost it
+    await _age_in_flight_orders(sessionmaker, settings)
+
+    await worker.run(with_cron=True)
+    detail = await order(client, seller, order_id)
+    assert detail["status"] == "confirmed"
+    assert detail["credits_remaining"] == 8
+    assert await purchases(sessionmaker, order_id) == 1
+
+
+async def test_sweep_fails_a_processing_order_the_retailer_never_placed(
+    client: httpx.AsyncClient,
+    worker: WorkerRunner,
+    accounts: AccountFactory,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    redis: ArqRedis,
+) -> None:
+    seller = await accounts.create(credits=10)
+    order_id = await place(client, seller, legacy_order())
+    await _claim(sessionmaker, order_id)
+    await redis.flushdb()
+    await _age_in_flight_orders(sessionmaker, settings)
+
+    await worker.run(with_cron=True)
+    detail = await order(client, seller, order_id)
+    assert detail["failure_reason_code"] == "GATEWAY_RESTART_INTERRUPTED"
+    assert await ledger(sessionmaker, order_id) == [("order_debit", -2), ("order_refund", 2)]
+
+
+async def test_sweep_leaves_an_order_whose_job_is_still_queued(
+    client: httpx.AsyncClient,
+    worker: WorkerRunner,
+    accounts: AccountFactory,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    from orderatlas.jobs import _startup
+    from orderatlas.orders.tasks import sweep_stuck_orders
+
+    seller = await accounts.create(credits=10)
+    order_id = await place(client, seller, legacy_order())
+    await _age_in_flight_orders(sessionmaker, settings)
+    ctx: dict[str, Any] = {"settings": settings}
+    await _startup(ctx)
+    ctx["redis"] = client._transport.app.state.redis  # type: ignore[attr-defined]
+    try:
+        assert await sweep_stuck_orders(ctx) == 0
+    finally:
+        await ctx["engine"].dispose()
+    assert (await order(client, seller, order_id))["status"] == "pending"
+    assert await worker.run() == 1
+    assert (await order(client, seller, order_id))["status"] == "confirmed"

@@ -12,7 +12,6 @@ CUSTOM_CODES = frozenset(
         "invalid_proxy",
         "invalid_quantity",
         "invalid_webhook_url",
-        "invalid_email",
         "gifter_name_required",
         "missing_product",
     }

@@ -250,10 +250,11 @@ async def run_checkout(adapter: RetailerAdapter, plan: CheckoutPlan, secrets: Se
     return await _Run(adapter, plan, secrets).run()
 
 
-async def reconcile(adapter: RetailerAdapter, plan: CheckoutPlan, secrets: Secrets) -> CheckoutOutcome:
+async def reconcile(adapter: RetailerAdapter, plan: CheckoutPlan, secrets: Secrets | None) -> CheckoutOutcome:
     """A previous attempt died mid-checkout: never buy blindly again, ask the retailer's history."""
     lines = [LineResult(line.asin) for line in plan.lines]
-    purchase = await adapter.find_purchase(secrets.credentials, plan.platform, plan.order_reference)
+    credentials = secrets.credentials if secrets else None
+    purchase = await adapter.find_purchase(credentials, plan.platform, plan.order_reference)
     if purchase is None:
         failure = Failure(
             "GATEWAY_RESTART_INTERRUPTED",

@@ -1,12 +1,14 @@
 """SQL for orders, their items and their status history."""
 
 import uuid
+from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from orderatlas.models import Order, OrderEvent
+from orderatlas.orders import statuses as st
 
 
 def _parse_uuid(reference: str) -> uuid.UUID | None:
@@ -45,3 +47,19 @@ def add_event(session: AsyncSession, order: Order, previous_status: str | None) 
 
 async def delete_order(session: AsyncSession, order: Order) -> None:
     await session.execute(delete(Order).where(Order.id == order.id))
+
+
+async def stale_in_flight(session: AsyncSession, cutoff: datetime, limit: int) -> list[tuple[uuid.UUID, str]]:
+    """Orders still pending or processing since before `cutoff`, oldest first."""
+    stmt = (
+        select(Order.id, Order.status)
+        .where(
+            or_(
+                and_(Order.status == st.PROCESSING, Order.processing_started_at < cutoff),
+                and_(Order.status == st.PENDING, Order.created_at < cutoff),
+            )
+        )
+        .order_by(Order.created_at)
+        .limit(limit)
+    )
+    return [(row.id, row.status) for row in await session.execute(stmt)]

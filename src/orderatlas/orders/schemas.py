@@ -1,7 +1,7 @@
 """Request and response models for /v1/order, field for field as the reference names them."""
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from pydantic import (
@@ -15,6 +15,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from orderatlas.kit.money import CENT
 from orderatlas.retailers.base import Proxy
 from orderatlas.retailers.marketplaces import MARKETPLACES
 
@@ -36,7 +37,9 @@ def _price(value: Any) -> Decimal | None:
         raise PydanticCustomError("invalid_price", "price_max must be a number") from None
     if not price.is_finite() or price < 0 or price > MAX_PRICE:
         raise PydanticCustomError("invalid_price", "price_max must be a number between 0 and 1000000")
-    return None if price == 0 else price.quantize(Decimal("0.01"))
+    if 0 < price < CENT:
+        raise PydanticCustomError("invalid_price", "price_max must be 0 (no cap) or at least 0.01")
+    return None if price == 0 else price.quantize(CENT, rounding=ROUND_DOWN)
 
 
 def _quantity(value: Any) -> int:

@@ -3,6 +3,7 @@
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,13 +20,15 @@ from orderatlas.orders import repository
 from orderatlas.orders import statuses as st
 from orderatlas.orders.checkout import CheckoutOutcome, CheckoutPlan, PlanLine
 from orderatlas.orders.schemas import OrderCreate
-from orderatlas.retailers.base import Proxy
+from orderatlas.retailers.base import Failure, Proxy
 from orderatlas.retailers.registry import Retailers
 
 log = logging.getLogger(__name__)
 
 CHECKOUT_JOB = "checkout_order"
 FAILED_STATUSES = frozenset({st.FAILED, st.PRICE_EXCEEDED})
+LOST_JOB_CODE = "GATEWAY_RESTART_INTERRUPTED"
+SWEEP_BATCH = 500
 
 
 class ProxyUnreachable(ServiceUnavailable):
@@ -188,7 +191,6 @@ async def record_outcome(
         return None
     order.logged_in = order.logged_in or outcome.logged_in  # once true, never false again
     order.checkout_attempts += outcome.attempts
-    order.notes = [*order.notes, *outcome.notes]
     order.product_title = outcome.product_title or order.product_title
     order.platform_order_id = outcome.platform_order_id
     order.subscription_canceled = outcome.subscription_canceled
@@ -198,11 +200,33 @@ async def record_outcome(
         order.tax, order.total = charges.tax, charges.total
     for item, line in zip(order.items, outcome.lines, strict=True):
         item.unit_price, item.seller, item.outcome = line.unit_price, line.seller, line.outcome
-    if outcome.failure is not None:
-        order.failure_reason_code = outcome.failure.code
-    _set_status(session, order, outcome.status)
-    if outcome.status in FAILED_STATUSES:
+    await _finish(session, order, outcome.status, outcome.notes, outcome.failure)
+    return order
+
+
+async def abandon_pending(session: AsyncSession, order_id: uuid.UUID) -> Order | None:
+    """A pending order whose job was lost (its process died between commit and enqueue).
+    Nothing was bought: a checkout always moves the order to processing first."""
+    order = await repository.lock(session, order_id)
+    if order is None or order.status != st.PENDING:
+        return None
+    failure = Failure(LOST_JOB_CODE, "the checkout job was lost before it started; credits refunded")
+    await _finish(session, order, st.FAILED, [failure.message], failure)
+    return order
+
+
+async def stale_in_flight(session: AsyncSession, older_than: timedelta) -> list[tuple[uuid.UUID, str]]:
+    return await repository.stale_in_flight(session, utcnow() - older_than, SWEEP_BATCH)
+
+
+async def _finish(
+    session: AsyncSession, order: Order, status: str, notes: list[str], failure: Failure | None
+) -> None:
+    order.notes = [*order.notes, *notes]
+    if failure is not None:
+        order.failure_reason_code = failure.code
+    _set_status(session, order, status)
+    if status in FAILED_STATUSES:
         await billing.refund_order(
             session, order.account_id, order.id, order.credits_charged, order.failure_reason_code
         )
-    return order

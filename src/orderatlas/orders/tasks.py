@@ -2,13 +2,16 @@
 
 import logging
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from arq import Retry
+from arq.constants import in_progress_key_prefix, job_key_prefix
 
 from orderatlas.db import unit_of_work
 from orderatlas.kit.crypto import unseal
 from orderatlas.orders import service
+from orderatlas.orders import statuses as st
 from orderatlas.orders.checkout import Secrets, reconcile, run_checkout
 from orderatlas.retailers.base import Credentials, PaymentCard, Proxy
 
@@ -36,17 +39,60 @@ async def checkout_order(ctx: dict[str, Any], order_id: str, sealed: str) -> Non
         log.info("order %s is not awaiting checkout; nothing to do", order_id)
         return
     secrets = _secrets(sealed, oid, claim.plan.account_email, ctx["settings"].secret_key)
-    adapter = ctx["retailers"].get(claim.retailer)
     try:
-        if claim.resumed:
-            outcome = await reconcile(adapter, claim.plan, secrets)
-        else:
-            outcome = await run_checkout(adapter, claim.plan, secrets)
+        await _complete(ctx, oid, claim, secrets)
     except Exception as exc:
         # We cannot know whether the retailer placed it: the re-run finds the order processing
         # and reconciles against the retailer's order history instead of buying again.
         log.exception("checkout of order %s raised; it will be reconciled", order_id)
         raise Retry(defer=RECONCILE_DELAY_S) from exc
+
+
+async def _complete(
+    ctx: dict[str, Any], order_id: uuid.UUID, claim: service.Claim, secrets: Secrets | None
+) -> None:
+    adapter = ctx["retailers"].get(claim.retailer)
+    if claim.resumed:
+        outcome = await reconcile(adapter, claim.plan, secrets)
+    else:
+        assert secrets is not None
+        outcome = await run_checkout(adapter, claim.plan, secrets)
     async with unit_of_work(ctx["sessionmaker"], ctx["redis"]) as session:
-        await service.record_outcome(session, oid, outcome)
+        await service.record_outcome(session, order_id, outcome)
     log.info("order %s checkout finished: %s", order_id, outcome.status)
+
+
+async def sweep_stuck_orders(ctx: dict[str, Any]) -> int:
+    """Finish orders left in flight with no job left to finish them (worker start-up and every minute).
+
+    While arq still holds the order's job (queued, or in progress on a live worker) it is left alone:
+    arq re-runs a job whose worker died, and the re-run reconciles.
+    """
+    redis = ctx["redis"]
+    older_than = timedelta(seconds=ctx["settings"].checkout_stuck_after_s)
+    async with unit_of_work(ctx["sessionmaker"], redis) as session:
+        stale = await service.stale_in_flight(session, older_than)
+    finished = 0
+    for order_id, status in stale:
+        job_id = service.checkout_job_id(order_id)
+        if await redis.exists(job_key_prefix + job_id, in_progress_key_prefix + job_id):
+            continue
+        try:
+            finished += await _sweep_one(ctx, order_id, status)
+        except Exception:
+            log.exception("sweep could not finish order %s; it will be tried again", order_id)
+    if finished:
+        log.warning("sweep finished %d order(s) whose checkout job was lost", finished)
+    return finished
+
+
+async def _sweep_one(ctx: dict[str, Any], order_id: uuid.UUID, status: str) -> int:
+    if status == st.PENDING:
+        async with unit_of_work(ctx["sessionmaker"], ctx["redis"]) as session:
+            return int(await service.abandon_pending(session, order_id) is not None)
+    async with unit_of_work(ctx["sessionmaker"], ctx["redis"]) as session:
+        claim = await service.claim_checkout(session, order_id)
+    if claim is None or not claim.resumed:
+        return 0
+    await _complete(ctx, order_id, claim, None)  # the sealed secrets went with the lost job
+    return 1

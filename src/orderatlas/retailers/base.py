@@ -187,6 +187,10 @@ class RetailerAdapter(ABC):
 
     @abstractmethod
     async def find_purchase(
-        self, credentials: Credentials, platform: str, order_reference: str
+        self, credentials: Credentials | None, platform: str, order_reference: str
     ) -> Purchase | None:
-        """Look the order up in the retailer's order history: did this reference get placed?"""
+        """Look the order up in the retailer's order history: did this reference get placed?
+
+        credentials is None when they are gone (the sweep of orders whose job was lost): an adapter
+        must then use what it kept of the session, or raise to leave the order for later.
+        """

@@ -36,6 +36,7 @@ from orderatlas.retailers.base import (
     RetailerAdapter,
     Session,
 )
+from orderatlas.retailers.marketplaces import MARKETPLACES
 
 DEFAULT_PRICE = Decimal("19.99")
 UNREACHABLE_PROXY_PORT = 1
@@ -86,9 +87,10 @@ def unit_price(asin: str) -> Decimal:
     return Decimal(tail) / 100 if tail.isdigit() else DEFAULT_PRICE
 
 
-def sandbox_product(asin: str) -> Product:
+def sandbox_product(asin: str, platform: str = "AmazonUS") -> Product:
+    """The buy box belongs to the marketplace itself ("Amazon.com", "Amazon.co.uk" ...)."""
     price = unit_price(asin)
-    offers = [Offer(f"{asin}-0", "Amazon.com", price, "Amazon")]
+    offers = [Offer(f"{asin}-0", MARKETPLACES[platform].domain.capitalize(), price, "Amazon")]
     for n, (seller, markup, fulfillment) in enumerate(ALTERNATIVE_SELLERS, start=1):
         offers.append(Offer(f"{asin}-{n}", seller, price + markup, fulfillment))
     return Product(asin=asin, title=f"Sandbox Product {asin}", offers=tuple(offers))
@@ -140,7 +142,7 @@ class SandboxRetailer(RetailerAdapter):
             return ProductResult(failure=_failure(behaviour.failure_code, asin))
         if not ASIN.match(asin):
             return ProductResult(failure=Failure("ASIN_SWAPPED", f"sandbox: no product {asin}", asin))
-        return ProductResult(product=sandbox_product(asin))
+        return ProductResult(product=sandbox_product(asin, session.platform))
 
     async def checkout(self, session: Session, request: CheckoutRequest) -> CheckoutResult:
         await self._step()
@@ -189,7 +191,7 @@ class SandboxRetailer(RetailerAdapter):
             )
 
     async def find_purchase(
-        self, credentials: Credentials, platform: str, order_reference: str
+        self, credentials: Credentials | None, platform: str, order_reference: str
     ) -> Purchase | None:
         await self._step()
         async with self._sessionmaker() as db:
