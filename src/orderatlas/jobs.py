@@ -69,8 +69,8 @@ def worker_options(settings: Any, **overrides: Any) -> dict[str, Any]:
     options: dict[str, Any] = {
         "functions": [checkout_order],
         "cron_jobs": [
-            cron(sweep_stuck_orders, second=0, run_at_startup=True, timeout=300),
-            cron(purge_idempotency_keys, minute=7, second=0, timeout=300),
+            cron(sweep_stuck_orders, second=0, run_at_startup=True),
+            cron(purge_idempotency_keys, minute=7, second=0),
         ],
         "redis_settings": redis_settings(settings.redis_url),
         "on_startup": _startup,
