@@ -73,7 +73,8 @@ def _audit(data_dir: Path, report: ChaosReport) -> None:
             """
             SELECT o.status,
                    (SELECT count(*) FROM sandbox_purchases p WHERE p.order_reference = o.id::text),
-                   (SELECT count(*) FROM credit_transactions c WHERE c.order_id = o.id AND c.type = 'order_refund')
+                   (SELECT count(*) FROM credit_transactions c
+                    WHERE c.order_id = o.id AND c.type = 'order_refund')
             FROM orders o
             """
         ).fetchall()

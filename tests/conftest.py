@@ -3,9 +3,21 @@
 Every test starts from empty tables and an empty Redis.
 """
 
+from _pytest.nodes import Node
+
+# schemathesis 4.32 reads pytest's private Node._nodeid, which pytest 9.2 renamed to Node._id.
+if not hasattr(Node, "_nodeid"):
+    from _pytest.nodeid import NodeId  # type: ignore[import-not-found]
+
+    Node._nodeid = property(  # type: ignore[attr-defined]
+        lambda self: str(self._id), lambda self, value: setattr(self, "_id", NodeId.parse(value))
+    )
+
 import shutil
 import tempfile
+import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -23,6 +35,7 @@ from orderatlas.jobs import redis_settings, worker_options
 from orderatlas.migrate import upgrade
 from orderatlas.models import Base
 from tests.factories import AccountFactory
+from tests.process import Service, clean_env, create_account, free_port, wait_healthy
 
 
 def fresh_data_dir() -> Path:
@@ -48,6 +61,32 @@ def settings() -> Iterator[Settings]:
         upgrade(test_settings)
         yield test_settings
     shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class LiveService:
+    base_url: str
+    data_dir: Path
+
+    def new_key(self, credits: int) -> str:
+        email = f"seller-{uuid.uuid4().hex[:12]}@example.com"
+        return str(create_account(self.data_dir, email, credits)["test_api_key"])
+
+
+@pytest.fixture(scope="session")
+def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
+    """A real `orderatlas serve` process on its own embedded data dir, shared by the tests that
+    need real HTTP and real concurrency. Each test makes its own account."""
+    data_dir = fresh_data_dir()
+    port = str(free_port())
+    log = tmp_path_factory.mktemp("live") / "serve.log"
+    serve = Service(["serve", "--port", port], data_dir, log, clean_env())
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", serve)
+        yield LiveService(f"http://127.0.0.1:{port}", data_dir)
+    finally:
+        serve.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
