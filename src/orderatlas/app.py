@@ -14,6 +14,7 @@ from orderatlas.errors import install_error_handlers
 from orderatlas.jobs import redis_settings, worker_options
 from orderatlas.orders.router import router as orders_router
 from orderatlas.retailers.registry import Retailers
+from orderatlas.sandbox.router import router as sandbox_router
 
 
 def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
@@ -48,6 +49,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(orders_router)
+    app.include_router(sandbox_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
