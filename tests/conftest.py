@@ -55,7 +55,14 @@ def data_dir() -> Iterator[Path]:
 def settings() -> Iterator[Settings]:
     data_dir = fresh_data_dir()
     test_settings = Settings(
-        data_dir=data_dir, database_url=None, redis_url=None, secret_key=None, retailer=None
+        data_dir=data_dir,
+        database_url=None,
+        redis_url=None,
+        secret_key=None,
+        retailer=None,
+        # Webhook receivers in tests are real servers on 127.0.0.1; and no test may ask DNS anything.
+        webhook_allow_private_networks=True,
+        webhook_resolve_dns=False,
     )
     with embedded_services(test_settings):
         upgrade(test_settings)

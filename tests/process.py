@@ -24,8 +24,12 @@ def free_port() -> int:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """The caller's environment without any ORDERATLAS_* setting: the embedded default."""
+    """The caller's environment without any ORDERATLAS_* setting: the embedded default.
+
+    DNS lookups are off: a test must never send a packet beyond loopback, and a fuzzed
+    webhook_url host would otherwise be looked up."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERATLAS_")}
+    env["ORDERATLAS_WEBHOOK_RESOLVE_DNS"] = "false"
     env.update(extra)
     return env
 

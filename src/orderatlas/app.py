@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from arq import Worker, create_pool
 from fastapi import FastAPI
 
+from orderatlas.api_keys.router import router as api_keys_router
 from orderatlas.config import Settings
 from orderatlas.db import create_engine, create_sessionmaker
 from orderatlas.errors import install_error_handlers
@@ -15,6 +16,8 @@ from orderatlas.jobs import redis_settings, worker_options
 from orderatlas.orders.router import router as orders_router
 from orderatlas.retailers.registry import Retailers
 from orderatlas.sandbox.router import router as sandbox_router
+from orderatlas.settings.router import router as settings_router
+from orderatlas.webhooks.router import router as webhooks_router
 
 
 def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
@@ -50,6 +53,9 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     install_error_handlers(app)
     app.include_router(orders_router)
     app.include_router(sandbox_router)
+    app.include_router(settings_router)
+    app.include_router(api_keys_router)
+    app.include_router(webhooks_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

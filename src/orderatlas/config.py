@@ -31,7 +31,24 @@ class Settings(BaseSettings):
     # Orders pending or processing this long with no job left in Redis are reconciled by the sweep.
     checkout_stuck_after_s: int = Field(default=900, ge=1)
 
+    # Webhooks: seconds between attempts after the first; one more attempt than entries.
+    webhook_retry_schedule_s: list[int] = [5, 10, 15, 300, 1800, 7200, 18000, 36000]
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    # A delivery claimed by a worker that died is picked up again after this long.
+    webhook_lease_s: int = Field(default=60, ge=1)
+    # Loopback/private/link-local/CGNAT/unique-local targets: refused unless this is set (local dev, tests).
+    webhook_allow_private_networks: bool = False
+    # False: never ask DNS; host names are checked again, and refused, only at send time.
+    webhook_resolve_dns: bool = True
+
     log_level: str = "INFO"
+
+    @field_validator("webhook_retry_schedule_s", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return [int(part) for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("secret_key")
     @classmethod

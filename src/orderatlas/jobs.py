@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from arq.connections import ArqRedis, RedisSettings
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,9 +53,12 @@ async def _startup(ctx: dict[str, Any]) -> None:
     ctx["engine"] = create_engine(settings.database_url, pool_size=settings.worker_max_jobs)
     ctx["sessionmaker"] = create_sessionmaker(ctx["engine"])
     ctx["retailers"] = Retailers(ctx["sessionmaker"], settings)
+    ctx["http"] = httpx.AsyncClient(follow_redirects=False)
 
 
 async def _shutdown(ctx: dict[str, Any]) -> None:
+    if "http" in ctx:
+        await ctx["http"].aclose()
     if "engine" in ctx:
         await ctx["engine"].dispose()
 
@@ -65,11 +69,13 @@ def worker_options(settings: Any, **overrides: Any) -> dict[str, Any]:
 
     from orderatlas.idempotency.tasks import purge_idempotency_keys
     from orderatlas.orders.tasks import checkout_order, sweep_stuck_orders
+    from orderatlas.webhooks.tasks import deliver_webhook, dispatch_due_webhooks
 
     options: dict[str, Any] = {
-        "functions": [checkout_order],
+        "functions": [checkout_order, deliver_webhook],
         "cron_jobs": [
             cron(sweep_stuck_orders, second=0, run_at_startup=True),
+            cron(dispatch_due_webhooks, second=set(range(0, 60, 5)), run_at_startup=True),
             cron(purge_idempotency_keys, minute=7, second=0),
         ],
         "redis_settings": redis_settings(settings.redis_url),

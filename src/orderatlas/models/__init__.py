@@ -6,6 +6,7 @@ from orderatlas.models.credit import CreditTransaction
 from orderatlas.models.idempotency import IdempotencyKey
 from orderatlas.models.order import Order, OrderEvent, OrderItem
 from orderatlas.models.sandbox import SandboxPurchase
+from orderatlas.models.webhook import WebhookAttempt, WebhookDelivery, WebhookEvent
 
 __all__ = [
     "Account",
@@ -17,4 +18,7 @@ __all__ = [
     "OrderEvent",
     "OrderItem",
     "SandboxPurchase",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEvent",
 ]

@@ -1,11 +1,17 @@
 """Accounts (who pays) and their API keys (how they authenticate; only hashes are stored)."""
 
+import secrets
 import uuid
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, func, text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from orderatlas.models.base import Base, CreatedAt, UUIDPk
+
+
+def new_webhook_secret() -> str:
+    """64 hex characters: the HMAC-SHA256 key that signs outbound webhooks."""
+    return secrets.token_hex(32)
 
 
 class Account(UUIDPk, CreatedAt, Base):
@@ -17,6 +23,21 @@ class Account(UUIDPk, CreatedAt, Base):
 
     email: Mapped[str] = mapped_column(String(320), nullable=False)
     credit_balance: Mapped[int] = mapped_column(nullable=False, default=0, server_default="0")
+    rate_limit: Mapped[int] = mapped_column(nullable=False, default=60, server_default="60")
+
+    # Where order events go, unless the order or the API key says otherwise.
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    discord_webhook_url: Mapped[str | None] = mapped_column(Text)
+    webhook_secret: Mapped[str] = mapped_column(String(256), nullable=False, default=new_webhook_secret)
+    convert_tracking: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default="false"
+    )
+    ship_from_name: Mapped[str | None] = mapped_column(String(200))
+    ship_from_line1: Mapped[str | None] = mapped_column(String(200))
+    ship_from_city: Mapped[str | None] = mapped_column(String(100))
+    ship_from_state: Mapped[str | None] = mapped_column(String(100))
+    ship_from_zip: Mapped[str | None] = mapped_column(String(20))
+    ship_from_phone: Mapped[str | None] = mapped_column(String(40))
 
     api_keys: Mapped[list["ApiKey"]] = relationship(back_populates="account", lazy="raise")
 
@@ -32,6 +53,9 @@ class ApiKey(UUIDPk, CreatedAt, Base):
     mode: Mapped[str] = mapped_column(String(4), nullable=False)  # "live" | "test"
     name: Mapped[str] = mapped_column(String(100), nullable=False, default="", server_default="")
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, server_default="true")
+    # Per-key overrides of the account's webhook targets.
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    discord_webhook_url: Mapped[str | None] = mapped_column(Text)
 
     account: Mapped[Account] = relationship(back_populates="api_keys", lazy="raise")
 

@@ -22,6 +22,9 @@ from orderatlas.orders.checkout import CheckoutOutcome, CheckoutPlan, PlanLine
 from orderatlas.orders.schemas import OrderCreate
 from orderatlas.retailers.base import Failure, Proxy
 from orderatlas.retailers.registry import Retailers
+from orderatlas.webhooks.payloads import ORDER_CREATED, ORDER_STATUS_CHANGED
+from orderatlas.webhooks.service import emit_order_event
+from orderatlas.webhooks.targets import check_webhook_url
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +64,12 @@ def _sealed_secrets(data: OrderCreate, order_id: uuid.UUID, secret_key: str) -> 
     return seal(payload, secret_key, context=str(order_id))
 
 
-def _set_status(session: AsyncSession, order: Order, status: str) -> None:
+async def _set_status(session: AsyncSession, order: Order, status: str) -> None:
+    """Every status change is an order event and a webhook, in the same transaction."""
     previous = order.status
     order.status = status
     repository.add_event(session, order, previous)
+    await emit_order_event(session, order, ORDER_STATUS_CHANGED, previous)
 
 
 async def place_order(
@@ -72,6 +77,12 @@ async def place_order(
 ) -> tuple[Order, int]:
     """Accept an order: probe the proxy, debit, write the rows, queue the checkout after commit."""
     retailer = retailers.name_for(principal.test_mode)
+    if data.webhook_url:
+        await check_webhook_url(
+            data.webhook_url,
+            allow_private=settings.webhook_allow_private_networks,
+            use_dns=settings.webhook_resolve_dns,
+        )
     if data.proxy:
         failure = await retailers.get(retailer).check_proxy(
             Proxy.parse(data.proxy), settings.proxy_probe_timeout_s
@@ -114,6 +125,7 @@ async def place_order(
     repository.add_event(session, order, None)
     await session.flush()
     balance = await billing.debit_for_order(session, order.account_id, order.id, order.credits_charged)
+    await emit_order_event(session, order, ORDER_CREATED, None)
 
     assert settings.secret_key is not None
     sealed = _sealed_secrets(data, order.id, settings.secret_key)
@@ -175,7 +187,7 @@ async def claim_checkout(session: AsyncSession, order_id: uuid.UUID) -> Claim | 
         return None
     resumed = order.status == st.PROCESSING
     if not resumed:
-        _set_status(session, order, st.PROCESSING)
+        await _set_status(session, order, st.PROCESSING)
         order.processing_started_at = utcnow()
     return Claim(_plan(order), order.retailer, resumed)
 
@@ -225,7 +237,7 @@ async def _finish(
     order.notes = [*order.notes, *notes]
     if failure is not None:
         order.failure_reason_code = failure.code
-    _set_status(session, order, status)
+    await _set_status(session, order, status)
     if status in FAILED_STATUSES:
         await billing.refund_order(
             session, order.account_id, order.id, order.credits_charged, order.failure_reason_code

@@ -1,0 +1,1 @@
+"""API keys: list, create (shown once), per-key webhook overrides, revoke."""

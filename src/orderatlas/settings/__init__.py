@@ -1,0 +1,1 @@
+"""Account settings: webhook targets and secret, tracking conversion, ship-from address."""

@@ -1,0 +1,61 @@
+"""HTTP for /v1/settings."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Request
+
+from orderatlas.auth.dependencies import PrincipalDep
+from orderatlas.db import SessionDep
+from orderatlas.errors import error_responses
+from orderatlas.idempotency.decorator import idempotent
+from orderatlas.models import Account
+from orderatlas.settings import service
+from orderatlas.settings.schemas import (
+    SHIP_FROM_FIELDS,
+    AccountSettings,
+    RotatedSecret,
+    SecretRotation,
+    SettingsUpdate,
+)
+from orderatlas.webhooks.signing import standard_webhooks_secret
+
+router = APIRouter(prefix="/v1/settings", tags=["settings"])
+
+
+def _settings(account: Account) -> AccountSettings:
+    return AccountSettings(
+        convert_tracking=account.convert_tracking,
+        webhook_url=account.webhook_url or "",
+        discord_webhook_url=account.discord_webhook_url or "",
+        webhook_secret=account.webhook_secret,
+        standard_webhooks_secret=standard_webhooks_secret(account.webhook_secret),
+        rate_limit=account.rate_limit,
+        credit_balance=account.credit_balance,
+        email=account.email,
+        ship_from_required=service.ship_from_required(account),
+        **{name: getattr(account, name) or "" for name in SHIP_FROM_FIELDS},
+    )
+
+
+@router.get("", response_model=AccountSettings, responses=error_responses())
+async def get_settings(session: SessionDep, principal: PrincipalDep) -> AccountSettings:
+    return _settings(await service.load(session, principal.account.id))
+
+
+@router.put("", response_model=AccountSettings, responses=error_responses())
+async def update_settings(
+    body: SettingsUpdate, request: Request, session: SessionDep, principal: PrincipalDep
+) -> AccountSettings:
+    account = await service.update(session, principal.account.id, body, request.app.state.settings)
+    return _settings(account)
+
+
+@router.post("/rotate-webhook-secret", response_model=RotatedSecret, responses=error_responses(409, 422))
+@idempotent
+async def rotate_webhook_secret(
+    session: SessionDep,
+    principal: PrincipalDep,
+    body: Annotated[SecretRotation | None, Body()] = None,
+) -> RotatedSecret:
+    secret = await service.rotate_secret(session, principal.account.id, body.webhook_secret if body else None)
+    return RotatedSecret(webhook_secret=secret)

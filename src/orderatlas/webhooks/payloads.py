@@ -1,0 +1,71 @@
+"""What a delivery carries: the reference's event payload, or a Discord embed of it."""
+
+from datetime import datetime
+from typing import Any
+
+from orderatlas.kit.time import iso_z
+from orderatlas.models import Order
+
+ORDER_CREATED = "order.created"
+ORDER_STATUS_CHANGED = "order.status_changed"
+TRACKING_CONVERTED = "tracking.converted"
+AQUALINE_SKIPPED = "aqualine.skipped"
+EVENTS = (ORDER_CREATED, ORDER_STATUS_CHANGED, TRACKING_CONVERTED, AQUALINE_SKIPPED)
+
+GREEN, GOLD, RED, BLUE = 0x2ECC71, 0xF1C40F, 0xE74C3C, 0x3498DB
+_COLOURS = {"delivered": GREEN, "shipped": GOLD, "out_for_delivery": GOLD, "cancelled": RED, "failed": RED}
+
+
+def order_payload(event: str, order: Order, previous_status: str | None, at: datetime) -> dict[str, Any]:
+    """The reference's shape; optional fields are left out, never sent as null."""
+    payload: dict[str, Any] = {
+        "event": event,
+        "order_id": str(order.id),
+        "platform": order.platform,
+        "platform_order_id": order.platform_order_id,
+        "status": order.status,
+    }
+    if event != ORDER_CREATED and previous_status is not None:
+        payload["previous_status"] = previous_status
+    for name in ("tracking_number", "carrier", "aqualine_tracking"):
+        if getattr(order, name):
+            payload[name] = getattr(order, name)
+    if order.status == "failed":
+        payload["failure_reason_code"] = order.failure_reason_code
+        payload["failure_reason"] = order.notes[-1] if order.notes else ""
+        payload["logged_in"] = order.logged_in
+        payload["asin"] = order.asin
+    payload["timestamp"] = iso_z(at)
+    return payload
+
+
+def colour(status: str) -> int:
+    return _COLOURS.get(status, BLUE)
+
+
+def discord_embed(payload: dict[str, Any]) -> dict[str, Any]:
+    status = str(payload.get("status", ""))
+    fields = [
+        {"name": name.replace("_", " ").capitalize(), "value": str(payload[name]), "inline": True}
+        for name in (
+            "order_id",
+            "platform",
+            "platform_order_id",
+            "previous_status",
+            "tracking_number",
+            "carrier",
+            "aqualine_tracking",
+            "failure_reason_code",
+        )
+        if payload.get(name) not in (None, "")
+    ]
+    embed: dict[str, Any] = {
+        "title": f"{payload['event']}: {status}",
+        "color": colour(status),
+        "fields": fields,
+        "timestamp": payload["timestamp"],
+        "footer": {"text": "OrderAtlas"},
+    }
+    if payload.get("failure_reason"):
+        embed["description"] = str(payload["failure_reason"])[:2000]
+    return {"username": "OrderAtlas", "embeds": [embed]}

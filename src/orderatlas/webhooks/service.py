@@ -1,0 +1,164 @@
+"""Webhook rules: write events to the outbox with the change that causes them, send, retry, replay.
+
+Events are rows written in the caller's transaction, so a rolled-back change sends nothing and a
+committed one is never lost: a job is queued after the commit for the first attempt, and a sweep
+every few seconds sends whatever else is due (retries, and anything a dead worker or a lost job
+left behind). Delivery is at least once; receivers deduplicate on the event id (webhook-id).
+"""
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from orderatlas.config import Settings
+from orderatlas.errors import NotFound
+from orderatlas.jobs import enqueue_after_commit
+from orderatlas.models import Order, WebhookAttempt, WebhookDelivery, WebhookEvent
+from orderatlas.models.base import utcnow
+from orderatlas.models.webhook import DELIVERED, FAILED, PENDING, TARGET_DISCORD, TARGET_WEBHOOK
+from orderatlas.webhooks import repository
+from orderatlas.webhooks.client import Attempt
+from orderatlas.webhooks.payloads import discord_embed, order_payload
+from orderatlas.webhooks.signing import USER_AGENT, signature_headers
+
+DELIVER_JOB = "deliver_webhook"
+
+
+async def emit_order_event(
+    session: AsyncSession, order: Order, event: str, previous_status: str | None
+) -> None:
+    """Record an order event and its deliveries in the caller's transaction."""
+    account_url, account_discord, key_url, key_discord = await repository.targets_for(
+        session, order.account_id, order.api_key_id
+    )
+    record = WebhookEvent(
+        id=uuid.uuid4(),
+        account_id=order.account_id,
+        order_id=order.id,
+        event=event,
+        payload=order_payload(event, order, previous_status, utcnow()),
+    )
+    session.add(record)
+    # A per-order URL wins over the key's override, which wins over the account's.
+    targets = {
+        TARGET_WEBHOOK: order.webhook_url or key_url or account_url,
+        TARGET_DISCORD: key_discord or account_discord,
+    }
+    for target, url in targets.items():
+        if url:
+            delivery = WebhookDelivery(
+                id=uuid.uuid4(), event=record, account_id=order.account_id, target=target, url=url
+            )
+            session.add(delivery)
+            enqueue_after_commit(session, DELIVER_JOB, str(delivery.id))
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A claimed delivery, ready to send."""
+
+    delivery_id: uuid.UUID
+    target: str
+    url: str
+    body: bytes
+    headers: dict[str, str]
+    number: int  # this attempt's number, counting every attempt ever made
+    cycle: int  # this attempt's number since the last (re)delivery request
+
+
+def _render(delivery: WebhookDelivery, event: WebhookEvent, secret: str) -> tuple[bytes, dict[str, str]]:
+    if delivery.target == TARGET_DISCORD:
+        body = json.dumps(discord_embed(event.payload), separators=(",", ":")).encode()
+        return body, {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+    body = json.dumps(event.payload, separators=(",", ":"), ensure_ascii=False).encode()
+    return body, signature_headers(secret, str(event.id), int(time.time()), body)
+
+
+async def claim(session: AsyncSession, delivery_id: uuid.UUID, settings: Settings) -> Outgoing | None:
+    delivery = await repository.claim(
+        session, delivery_id, utcnow(), timedelta(seconds=settings.webhook_lease_s)
+    )
+    if delivery is None:
+        return None
+    event, secret = await repository.event_and_secret(
+        session, delivery
+    )  # the secret as of now: rotation bites
+    body, headers = _render(delivery, event, secret)
+    return Outgoing(
+        delivery.id,
+        delivery.target,
+        delivery.url,
+        body,
+        headers,
+        delivery.attempts + 1,
+        delivery.cycle_attempts + 1,
+    )
+
+
+async def record_attempt(
+    session: AsyncSession, outgoing: Outgoing, result: Attempt, settings: Settings
+) -> None:
+    """Log the attempt; mark delivered, schedule the next try, or give up when the schedule runs out."""
+    now = utcnow()
+    session.add(
+        WebhookAttempt(
+            delivery_id=outgoing.delivery_id,
+            number=outgoing.number,
+            attempted_at=now,
+            response_status=result.status,
+            duration_ms=result.duration_ms,
+            response_body=result.body,
+            error=result.error,
+        )
+    )
+    delivery = await session.get(WebhookDelivery, outgoing.delivery_id, with_for_update=True)
+    assert delivery is not None
+    delivery.attempts, delivery.cycle_attempts, delivery.locked_until = outgoing.number, outgoing.cycle, None
+    schedule = settings.webhook_retry_schedule_s
+    if result.ok:
+        delivery.state, delivery.delivered_at = DELIVERED, now
+    elif result.permanent or outgoing.cycle > len(schedule):
+        delivery.state = FAILED
+    else:
+        # The sweep (every few seconds) sends it once due; Retry-After can only push that later.
+        delay = max(float(schedule[outgoing.cycle - 1]), result.retry_after_s or 0.0)
+        delivery.next_attempt_at = now + timedelta(seconds=delay)
+
+
+async def due(session: AsyncSession, limit: int) -> list[uuid.UUID]:
+    return await repository.due(session, utcnow(), limit)
+
+
+async def redeliver(session: AsyncSession, account_id: uuid.UUID, delivery_id: uuid.UUID) -> WebhookDelivery:
+    """Send again, now, with the same webhook-id, and a fresh retry schedule."""
+    delivery = await repository.lock_for_account(session, account_id, delivery_id)
+    if delivery is None:
+        raise NotFound(f"webhook delivery {delivery_id} not found")
+    delivery.state, delivery.cycle_attempts, delivery.delivered_at = PENDING, 0, None
+    delivery.next_attempt_at, delivery.locked_until = utcnow(), None
+    enqueue_after_commit(session, DELIVER_JOB, str(delivery.id))
+    return delivery
+
+
+async def deliveries(
+    session: AsyncSession, account_id: uuid.UUID, *, limit: int, offset: int, **filters: Any
+) -> tuple[list[tuple[WebhookDelivery, WebhookEvent, list[WebhookAttempt]]], int]:
+    rows, total = await repository.search(session, account_id, limit=limit, offset=offset, **filters)
+    attempts = await repository.attempts_of(session, [delivery.id for delivery, _ in rows])
+    return [(delivery, event, attempts[delivery.id]) for delivery, event in rows], total
+
+
+async def get_delivery(
+    session: AsyncSession, account_id: uuid.UUID, delivery_id: uuid.UUID
+) -> tuple[WebhookDelivery, WebhookEvent, list[WebhookAttempt]]:
+    delivery = await repository.lock_for_account(session, account_id, delivery_id)
+    if delivery is None:
+        raise NotFound(f"webhook delivery {delivery_id} not found")
+    event = await session.get(WebhookEvent, delivery.event_id)
+    assert event is not None
+    return delivery, event, (await repository.attempts_of(session, [delivery.id]))[delivery.id]
