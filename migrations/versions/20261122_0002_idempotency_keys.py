@@ -20,7 +20,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table('idempotency_keys',
     sa.Column('account_id', sa.Uuid(), nullable=False),
-    sa.Column('key', sa.String(length=255), nullable=False),
+    sa.Column('key', sa.String(length=261), nullable=False),
     sa.Column('fingerprint', sa.String(length=64), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('response_status', sa.SmallInteger(), nullable=True),

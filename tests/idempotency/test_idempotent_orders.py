@@ -168,7 +168,7 @@ async def test_a_request_in_progress_gets_409(
     # The state a first request holds while it runs: the key claimed and committed, its work not yet.
     async with unit_of_work(sessionmaker, None) as session:
         print_ = service.fingerprint(settings.secret_key or "", "POST", "/v1/order", body)
-        assert await service.begin(session, uuid.UUID(seller.account_id), "k", print_) is None
+        assert await service.begin(session, uuid.UUID(seller.account_id), "test:k", print_) is None
     response = await client.post(
         "/v1/order", content=body, headers={**keyed(seller, "k"), "Content-Type": "application/json"}
     )
@@ -190,3 +190,20 @@ async def test_twenty_concurrent_requests_with_one_key_make_one_order(
     assert len({r.json()["order_id"] for r in ok}) == 1
     assert await order_count(sessionmaker) == 1
     assert await debits(sessionmaker) == 1
+
+
+async def test_live_and_test_keys_do_not_share_idempotency_keys(
+    client: httpx.AsyncClient,
+    accounts: AccountFactory,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    settings.retailer = "sandbox"
+    seller = await accounts.create(credits=10)
+    test = await client.post("/v1/order", json=legacy_order(), headers=keyed(seller, "k"))
+    live = await client.post(
+        "/v1/order", json=legacy_order(), headers={**seller.live_headers, "Idempotency-Key": "k"}
+    )
+    assert "Idempotent-Replayed" not in live.headers
+    assert live.json()["order_id"] != test.json()["order_id"]
+    assert await order_count(sessionmaker) == 2

@@ -358,3 +358,14 @@ async def test_a_custom_secret_must_be_32_characters(
     )
     assert short.status_code == 400
     assert (await settings_of(client, seller))["webhook_secret"] == custom
+
+
+async def emit_status(
+    sessionmaker: async_sessionmaker[AsyncSession], redis: ArqRedis, order_id: str, status: str
+) -> None:
+    """A status change as later features (tracking) will make it: through the real outbox."""
+    async with unit_of_work(sessionmaker, redis) as session:
+        order = await session.get(Order, uuid.UUID(order_id))
+        assert order is not None
+        previous, order.status = order.status, status
+        await emit_order_event(session, order, ORDER_STATUS_CHANGED, previous)

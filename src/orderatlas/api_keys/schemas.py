@@ -4,6 +4,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from orderatlas.kit.schemas import RequestModel
+
 Name = Annotated[str, Field(max_length=100)]
 Url = Annotated[str, Field(max_length=2000)]
 
@@ -29,7 +31,7 @@ class ApiKeyList(BaseModel):
     total: int
 
 
-class ApiKeyCreate(BaseModel):
+class ApiKeyCreate(RequestModel):
     model_config = ConfigDict(extra="ignore")
 
     name: Name = ""
@@ -38,7 +40,7 @@ class ApiKeyCreate(BaseModel):
     discord_webhook_url: Url | None = None
 
 
-class ApiKeyUpdate(BaseModel):
+class ApiKeyUpdate(RequestModel):
     """Partial: only the fields sent change; "" clears an override (the account's setting applies)."""
 
     model_config = ConfigDict(extra="ignore")

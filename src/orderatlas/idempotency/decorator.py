@@ -57,7 +57,8 @@ def idempotent(endpoint: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitab
         session, principal = kwargs.pop("_idem_session"), kwargs.pop("_idem_principal")
         if key is None:
             return await endpoint(**kwargs)
-        return await _run_once(endpoint, kwargs, service.check_key(key), request, session, principal)
+        scoped = f"{principal.api_key.mode}:{service.check_key(key)}"  # test and live never share a key
+        return await _run_once(endpoint, kwargs, scoped, request, session, principal)
 
     signature = inspect.signature(endpoint)
     extra = [

@@ -11,6 +11,7 @@ CUSTOM_CODES = frozenset(
         "invalid_price",
         "invalid_proxy",
         "invalid_quantity",
+        "invalid_text",
         "invalid_webhook_url",
         "gifter_name_required",
         "missing_product",

@@ -18,7 +18,8 @@ class IdempotencyKey(Base):
     account_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
     )
-    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # "<mode>:<Idempotency-Key>": live and test keys of one account never share a namespace.
+    key: Mapped[str] = mapped_column(String(261), primary_key=True)
     # HMAC of method, path and canonical body: comparable, but useless to anyone without the server key.
     fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
     state: Mapped[str] = mapped_column(String(16), nullable=False)

@@ -7,6 +7,7 @@ from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from orderatlas.kit.schemas import storable
 from orderatlas.models import Order, OrderEvent
 from orderatlas.orders import statuses as st
 
@@ -22,6 +23,8 @@ async def find_for_account(
     session: AsyncSession, account_id: uuid.UUID, reference: str, *, for_update: bool = False
 ) -> Order | None:
     """By OrderAtlas id or by the retailer's platform_order_id; only the account's own orders."""
+    if not storable(reference):
+        return None
     order_id = _parse_uuid(reference)
     stmt = select(Order).where(Order.account_id == account_id).options(selectinload(Order.items))
     if order_id is not None:

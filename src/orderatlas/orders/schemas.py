@@ -16,6 +16,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from orderatlas.kit.money import CENT
+from orderatlas.kit.schemas import RequestModel
 from orderatlas.retailers.base import Proxy
 from orderatlas.retailers.marketplaces import MARKETPLACES
 
@@ -71,7 +72,7 @@ Asin = Annotated[str, BeforeValidator(_asin), Field(examples=["B09V3KXJPB"])]
 Text200 = Annotated[str, Field(max_length=200)]
 
 
-class Address(BaseModel):
+class Address(RequestModel):
     name: Text200
     phone: Annotated[str, Field(max_length=40)]
     line1: Text200
@@ -81,7 +82,7 @@ class Address(BaseModel):
     zip: Annotated[str, Field(max_length=20)]
 
 
-class PartialAddress(BaseModel):
+class PartialAddress(RequestModel):
     """ship_from and billing_address: every field may be left out."""
 
     name: Text200 | None = None
@@ -93,7 +94,7 @@ class PartialAddress(BaseModel):
     zip: Annotated[str, Field(max_length=20)] | None = None
 
 
-class PaymentMethod(BaseModel):
+class PaymentMethod(RequestModel):
     """Held in memory and in the sealed job payload only; never stored, logged or echoed."""
 
     credit_card_number: SecretStr
@@ -104,13 +105,13 @@ class PaymentMethod(BaseModel):
     billing_address: PartialAddress | None = None
 
 
-class OrderItemIn(BaseModel):
+class OrderItemIn(RequestModel):
     asin: Asin
     quantity: Quantity = 1
     price_max: PriceMax = None
 
 
-class OrderCreate(BaseModel):
+class OrderCreate(RequestModel):
     model_config = ConfigDict(extra="ignore")
 
     platform: str = Field(examples=["AmazonUS"])

@@ -4,6 +4,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from orderatlas.kit.schemas import RequestModel
+
 SHIP_FROM_FIELDS = (
     "ship_from_name",
     "ship_from_line1",
@@ -34,7 +36,7 @@ class AccountSettings(BaseModel):
     ship_from_required: bool
 
 
-class SettingsUpdate(BaseModel):
+class SettingsUpdate(RequestModel):
     """Partial: only the fields sent change. "" clears a URL or a ship-from field."""
 
     model_config = ConfigDict(extra="ignore")
@@ -50,7 +52,7 @@ class SettingsUpdate(BaseModel):
     ship_from_phone: Annotated[str, Field(max_length=40)] | None = None
 
 
-class SecretRotation(BaseModel):
+class SecretRotation(RequestModel):
     webhook_secret: Annotated[str, Field(min_length=32, max_length=256)] | None = None
 
 
