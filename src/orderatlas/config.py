@@ -28,6 +28,8 @@ class Settings(BaseSettings):
 
     worker_max_jobs: int = Field(default=10, ge=1)
     checkout_job_timeout_s: int = Field(default=600, ge=1)
+    # After an adapter error the job is retried this much later, and the retry reconciles.
+    checkout_retry_delay_s: float = Field(default=5.0, ge=0)
     # Orders pending or processing this long with no job left in Redis are reconciled by the sweep.
     checkout_stuck_after_s: int = Field(default=900, ge=1)
 

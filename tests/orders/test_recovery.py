@@ -200,3 +200,22 @@ async def test_sweep_leaves_an_order_whose_job_is_still_queued(
     assert (await order(client, seller, order_id))["status"] == "pending"
     assert await worker.run() == 1
     assert (await order(client, seller, order_id))["status"] == "confirmed"
+
+
+async def test_an_adapter_error_after_placing_is_reconciled_not_bought_again(
+    client: httpx.AsyncClient,
+    worker: WorkerRunner,
+    accounts: AccountFactory,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    settings.checkout_retry_delay_s = 0
+    seller = await accounts.create(credits=10)
+    order_id = await place(client, seller, legacy_order(account_email="buyer+lost_response@example.com"))
+    await worker.run()  # the checkout raises, arq retries the job, the retry reconciles
+    detail = await order(client, seller, order_id)
+    assert detail["status"] == "confirmed"
+    assert detail["platform_order_id"]
+    assert "order history" in detail["notes"][-1]
+    assert detail["credits_remaining"] == 8
+    assert await purchases(sessionmaker, order_id) == 1

@@ -258,8 +258,8 @@ async def reconcile(adapter: RetailerAdapter, plan: CheckoutPlan, secrets: Secre
     if purchase is None:
         failure = Failure(
             "GATEWAY_RESTART_INTERRUPTED",
-            "checkout was interrupted by a worker restart and the retailer has no such order; "
-            "credits refunded",
+            "checkout was interrupted (worker restart or retailer error) and the retailer has no such "
+            "order; credits refunded",
         )
         return CheckoutOutcome(
             st.FAILED, logged_in=False, lines=lines, failure=failure, notes=[failure.message]
@@ -272,5 +272,7 @@ async def reconcile(adapter: RetailerAdapter, plan: CheckoutPlan, secrets: Secre
         lines=lines,
         platform_order_id="" if purchase.status == "warning" else purchase.platform_order_id,
         charges=purchase.charges,
-        notes=["checkout was interrupted by a worker restart; the retailer's order history shows it placed"],
+        notes=[
+            "checkout was interrupted (worker restart or retailer error); the retailer's order history shows it placed"
+        ],
     )

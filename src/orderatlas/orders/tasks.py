@@ -17,8 +17,6 @@ from orderatlas.retailers.base import Credentials, PaymentCard, Proxy
 
 log = logging.getLogger(__name__)
 
-RECONCILE_DELAY_S = 5
-
 
 def _secrets(sealed: str, order_id: uuid.UUID, email: str, secret_key: str) -> Secrets:
     raw = unseal(sealed, secret_key, context=str(order_id))
@@ -45,7 +43,7 @@ async def checkout_order(ctx: dict[str, Any], order_id: str, sealed: str) -> Non
         # We cannot know whether the retailer placed it: the re-run finds the order processing
         # and reconciles against the retailer's order history instead of buying again.
         log.exception("checkout of order %s raised; it will be reconciled", order_id)
-        raise Retry(defer=RECONCILE_DELAY_S) from exc
+        raise Retry(defer=ctx["settings"].checkout_retry_delay_s) from exc
 
 
 async def _complete(

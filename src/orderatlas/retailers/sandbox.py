@@ -5,7 +5,8 @@ Everything follows from the request (see docs/sandbox.md):
   NNNN/100, otherwise at 19.99; every product has four dearer offers from other sellers;
 - a plus-tag on the buyer email picks the outcome: +<failure code> fails every attempt with that
   code, +<failure code>_once only the first, +purchased/+warning/+awaiting_approval/+payment_revision
-  end in that status, no tag ends confirmed;
+  end in that status, +lost_response places the order but loses the answer (the adapter raises, as
+  a real one would on a dropped connection), no tag ends confirmed;
 - a proxy on port 1 is unreachable; the sandbox never touches the network;
 - every purchase is written to its own order history (sandbox_purchases) the moment it is made.
 """
@@ -41,6 +42,7 @@ from orderatlas.retailers.marketplaces import MARKETPLACES
 DEFAULT_PRICE = Decimal("19.99")
 UNREACHABLE_PROXY_PORT = 1
 TAGGED_STATUSES = frozenset({"purchased", "warning", "awaiting_approval", "payment_revision"})
+LOST_RESPONSE = "lost_response"
 ASIN = re.compile(r"^[A-Z0-9]{10}$")
 
 # Which step each failure code fires at; every other code fires at place-order.
@@ -63,6 +65,7 @@ class Behaviour:
     failure_code: str | None = None
     only_first_attempt: bool = False
     status: str = "confirmed"
+    lose_response: bool = False
 
     def fails(self, attempt: int) -> bool:
         return self.failure_code is not None and (attempt == 1 or not self.only_first_attempt)
@@ -75,6 +78,8 @@ def behaviour_for(email: str) -> Behaviour:
     tag = local.split("+", 1)[1].lower()
     if tag in TAGGED_STATUSES:
         return Behaviour(status=tag)
+    if tag == LOST_RESPONSE:
+        return Behaviour(lose_response=True)
     once = tag.endswith("_once")
     code = (tag[: -len("_once")] if once else tag).upper()
     if code in FAILURE_CODES:
@@ -156,6 +161,10 @@ class SandboxRetailer(RetailerAdapter):
         charges = Charges(subtotal, Decimal("0"), Decimal("0"), Decimal("0"), subtotal)
         order_id = platform_order_id(request.order_reference, request.attempt)
         await self._record(session, request, behaviour.status, order_id, subtotal)
+        if behaviour.lose_response:
+            raise ConnectionResetError(
+                "sandbox: the order was placed but the response was lost (+lost_response)"
+            )
         return CheckoutResult(
             status=behaviour.status,
             # "warning": placed, but the order id could not be read back.
