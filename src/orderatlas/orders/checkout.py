@@ -273,6 +273,7 @@ async def reconcile(adapter: RetailerAdapter, plan: CheckoutPlan, secrets: Secre
         platform_order_id="" if purchase.status == "warning" else purchase.platform_order_id,
         charges=purchase.charges,
         notes=[
-            "checkout was interrupted (worker restart or retailer error); the retailer's order history shows it placed"
+            "checkout was interrupted (worker restart or retailer error); "
+            "the retailer's order history shows it placed"
         ],
     )
