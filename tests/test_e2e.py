@@ -94,3 +94,10 @@ def test_api_and_workers_run_as_separate_processes(data_dir: Path, tmp_path: Pat
             process.stop()
         api.stop()
     assert sum("checkout finished" in w.log for w in pool) >= 1
+
+
+def test_configured_servers_without_a_shared_secret_key_is_a_clear_error(data_dir: Path) -> None:
+    env = clean_env(ORDERATLAS_DATABASE_URL="postgresql://postgres@127.0.0.1:1/none")
+    done = run_cli("worker", data_dir=data_dir, env=env)
+    assert done.returncode == 2
+    assert "ORDERATLAS_SECRET_KEY must be set" in done.stderr

@@ -5,12 +5,14 @@ import json
 import logging
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from orderatlas.config import settings
+from orderatlas.config import Settings, settings
 
 app = typer.Typer(help="OrderAtlas: a self-hostable order-placement API.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
@@ -38,17 +40,30 @@ def _configure(data_dir: Path | None) -> None:
         logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
+@contextmanager
+def _services(config: Settings, *, need_redis: bool = True) -> Iterator[Settings]:
+    """The embedded default for whatever is not configured; a configuration error exits cleanly."""
+    from orderatlas.embedded import ConfigurationError, check_configuration, embedded_services
+
+    try:
+        check_configuration(config, need_redis=need_redis)
+    except ConfigurationError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    with embedded_services(config, need_redis=need_redis) as resolved:
+        yield resolved
+
+
 def _serve(host: str, port: int, *, run_worker: bool) -> None:
     import uvicorn
 
     from orderatlas.app import create_app
-    from orderatlas.embedded import embedded_services
     from orderatlas.migrate import upgrade
 
     # uvicorn re-raises the SIGTERM it caught once it has shut down; turning that into SystemExit
     # lets the embedded servers stop cleanly instead of the process dying on the spot.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    with embedded_services(settings):
+    with _services(settings):
         if run_worker:
             upgrade(settings)
         uvicorn.run(create_app(settings, run_worker=run_worker), host=host, port=port, log_level="info")
@@ -74,10 +89,9 @@ def worker(data_dir: DataDir = None) -> None:
     _configure(data_dir)
     from arq import Worker
 
-    from orderatlas.embedded import embedded_services
     from orderatlas.jobs import worker_options
 
-    with embedded_services(settings):
+    with _services(settings):
         Worker(**worker_options(settings)).run()
 
 
@@ -85,10 +99,9 @@ def worker(data_dir: DataDir = None) -> None:
 def migrate(data_dir: DataDir = None) -> None:
     """Apply the database migrations."""
     _configure(data_dir)
-    from orderatlas.embedded import embedded_services
     from orderatlas.migrate import upgrade
 
-    with embedded_services(settings, need_redis=False):
+    with _services(settings, need_redis=False):
         upgrade(settings)
     typer.echo("database is up to date")
 
@@ -103,7 +116,6 @@ def accounts_create(
     _configure(data_dir)
     from orderatlas.accounts.service import create_account
     from orderatlas.db import create_engine, create_sessionmaker, unit_of_work
-    from orderatlas.embedded import embedded_services
     from orderatlas.errors import OrderAtlasError
     from orderatlas.migrate import upgrade
 
@@ -122,7 +134,7 @@ def accounts_create(
             "test_api_key": new.test_key.plaintext,
         }
 
-    with embedded_services(settings, need_redis=False):
+    with _services(settings, need_redis=False):
         upgrade(settings)
         try:
             result = asyncio.run(create())

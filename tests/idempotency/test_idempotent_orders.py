@@ -12,7 +12,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from orderatlas.config import Settings
-from orderatlas.db import unit_of_work
 from orderatlas.idempotency import service
 from orderatlas.models import Account, CreditTransaction, IdempotencyKey, Order
 from orderatlas.models.base import utcnow
@@ -165,16 +164,21 @@ async def test_a_request_in_progress_gets_409(
 ) -> None:
     seller = await accounts.create(credits=10)
     body = json.dumps(legacy_order()).encode()
-    # The state a first request holds while it runs: the key claimed and committed, its work not yet.
-    async with unit_of_work(sessionmaker, None) as session:
-        print_ = service.fingerprint(settings.secret_key or "", "POST", "/v1/order", body)
-        assert await service.begin(session, uuid.UUID(seller.account_id), "test:k", print_) is None
-    response = await client.post(
+    print_ = service.fingerprint(settings.secret_key or "", "POST", "/v1/order", body)
+    # What a first request holds while it runs: the key claimed in its transaction, not committed.
+    async with sessionmaker() as first:
+        assert await service.begin(first, uuid.UUID(seller.account_id), "test:k", print_) is None
+        response = await client.post(
+            "/v1/order", content=body, headers={**keyed(seller, "k"), "Content-Type": "application/json"}
+        )
+        assert response.status_code == 409
+        assert response.json()["code"] == "idempotency_conflict"
+        await first.rollback()  # the first request dies: nothing of it remains
+    retry = await client.post(
         "/v1/order", content=body, headers={**keyed(seller, "k"), "Content-Type": "application/json"}
     )
-    assert response.status_code == 409
-    assert response.json()["code"] == "idempotency_conflict"
-    assert await order_count(sessionmaker) == 0
+    assert retry.status_code == 200
+    assert await order_count(sessionmaker) == 1
 
 
 async def test_twenty_concurrent_requests_with_one_key_make_one_order(

@@ -219,3 +219,35 @@ async def test_an_adapter_error_after_placing_is_reconciled_not_bought_again(
     assert "order history" in detail["notes"][-1]
     assert detail["credits_remaining"] == 8
     assert await purchases(sessionmaker, order_id) == 1
+
+
+async def test_an_order_whose_job_could_not_be_queued_is_still_accepted_and_later_refunded(
+    client: httpx.AsyncClient,
+    worker: WorkerRunner,
+    accounts: AccountFactory,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    from arq.connections import ArqRedis
+
+    from tests.retailers.test_sandbox import closed_port
+
+    seller = await accounts.create(credits=10)
+    app = client._transport.app  # type: ignore[attr-defined]
+    healthy, app.state.redis = app.state.redis, ArqRedis(host="127.0.0.1", port=closed_port())
+    try:
+        response = await client.post("/v1/order", json=legacy_order(), headers=seller.test_headers)
+    finally:
+        await app.state.redis.aclose()
+        app.state.redis = healthy
+    assert response.status_code == 200  # committed: a 500 here would invite a second order
+    order_id = response.json()["order_id"]
+    assert (await order(client, seller, order_id))["status"] == "pending"
+
+    settings.checkout_lost_after_s = 60
+    async with sessionmaker() as session, session.begin():
+        await session.execute(update(Order).values(created_at=utcnow() - timedelta(minutes=2)))
+    await worker.run(with_cron=True)
+    detail = await order(client, seller, order_id)
+    assert detail["status"] == "failed"
+    assert detail["credits_remaining"] == 10

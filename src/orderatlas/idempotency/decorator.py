@@ -77,8 +77,6 @@ async def _run_once(
     session: AsyncSession,
     principal: Principal,
 ) -> Response:
-    """The key's own writes go through the request's session, committed on their own: a second
-    connection per request would let a burst of requests exhaust the pool waiting on each other."""
     account_id = principal.account.id
     print_ = service.fingerprint(
         request.app.state.settings.secret_key, request.method, request.url.path, await request.body()
@@ -88,17 +86,25 @@ async def _run_once(
         return Response(
             replay.body, replay.status, media_type="application/json", headers={REPLAYED_HEADER: "true"}
         )
-    await session.commit()  # the claim must be visible to a concurrent twin before the work starts
     try:
         result = await endpoint(**kwargs)
-    except BaseException as exc:
-        await session.rollback()  # the work is undone; record what the client will be told instead
-        if isinstance(exc, OrderAtlasError) and service.stored(exc.status_code):
-            await service.complete(session, account_id, key, exc.status_code, bytes(render_error(exc).body))
-        else:
-            await service.release(session, account_id, key)
-        await session.commit()
-        raise
+    except OrderAtlasError as exc:
+        if service.stored(exc.status_code):
+            await _keep_error(session, account_id, key, print_, exc)
+        raise  # otherwise the rollback that follows frees the key with the rest
     response = JSONResponse(jsonable_encoder(result))
     await service.complete(session, account_id, key, response.status_code, bytes(response.body))
     return response
+
+
+async def _keep_error(
+    session: AsyncSession, account_id: Any, key: str, print_: str, exc: OrderAtlasError
+) -> None:
+    """The work is undone; keep what the client was told, so a retry hears the same."""
+    await session.rollback()
+    try:
+        if await service.begin(session, account_id, key, print_) is None:
+            await service.complete(session, account_id, key, exc.status_code, bytes(render_error(exc).body))
+            await session.commit()
+    except OrderAtlasError:
+        pass  # a twin claimed the key in the meantime: its answer stands

@@ -1,10 +1,11 @@
 """Idempotency rules (Stripe's): replay the first response, refuse a changed body or a concurrent twin.
 
-A key is claimed in its own short transaction (committed before the route runs), so a concurrent
-request sees it at once. The first response is stored in the same transaction as the work it
-describes, so an order and its stored response commit or vanish together. Validation failures
-(400) and server-side failures (5xx) are not stored: the key is released and the client may fix
-the request and retry.
+The key is claimed by inserting it in the request's own transaction, next to the work it answers
+for, and the response is stored in that same transaction. So the key, the order and the stored
+response commit together or vanish together (a crash leaves nothing half-claimed), and a twin
+arriving while the first transaction is open waits briefly on the key's unique index and gets 409.
+Validation failures (400) and server-side failures (5xx) roll back with the work: the key is free
+again and the client may fix the request and retry. Other errors (402, 404 ...) are stored.
 """
 
 import hashlib
@@ -19,12 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from orderatlas.errors import BadRequest, Conflict, OrderAtlasError
 from orderatlas.idempotency import repository
 from orderatlas.models.base import utcnow
-from orderatlas.models.idempotency import IN_PROGRESS
 
 MAX_KEY_LENGTH = 255
 KEY_LIFETIME = timedelta(hours=24)
-# An in-progress key this old belongs to a request whose process died: its transaction rolled back.
-ABANDONED_AFTER = timedelta(seconds=60)
+TWIN_WAIT_MS = 200  # how long a twin waits for the first request's transaction before its 409
 
 
 class KeyReused(OrderAtlasError):
@@ -57,22 +56,21 @@ def fingerprint(secret_key: str, method: str, path: str, body: bytes) -> str:
 
 
 async def begin(session: AsyncSession, account_id: uuid.UUID, key: str, print_: str) -> Replay | None:
-    """Claim the key (None: go ahead, once the caller commits), return the stored response, or refuse."""
-    if await repository.insert_in_progress(session, account_id, key, print_):
-        return None
-    row = await repository.lock(session, account_id, key)
-    now = utcnow()
-    if row is None:  # released between our insert and our lock: the client may simply retry
-        raise Conflict("a request with this Idempotency-Key is in progress", code="idempotency_conflict")
-    expired = row.created_at < now - KEY_LIFETIME
-    abandoned = row.state == IN_PROGRESS and row.locked_at < now - ABANDONED_AFTER
-    if expired or abandoned:
-        await repository.restart(session, row, print_)
-        return None
+    """Claim the key in the caller's transaction (None: go ahead), replay its response, or refuse."""
+    try:
+        if await repository.insert_claim(session, account_id, key, print_, TWIN_WAIT_MS):
+            return None
+    except repository.KeyBusy:
+        raise Conflict(
+            "a request with this Idempotency-Key is in progress", code="idempotency_conflict"
+        ) from None
+    row = await repository.find(session, account_id, key)
+    assert row is not None  # committed rows are only ever removed by the purge, a day later
+    if row.created_at < utcnow() - KEY_LIFETIME:
+        await repository.remove(session, account_id, key)
+        return await begin(session, account_id, key, print_)
     if row.fingerprint != print_:
         raise KeyReused("this Idempotency-Key was already used with a different request body")
-    if row.state == IN_PROGRESS:
-        raise Conflict("a request with this Idempotency-Key is in progress", code="idempotency_conflict")
     assert row.response_status is not None and row.response_body is not None
     return Replay(row.response_status, row.response_body)
 
@@ -80,10 +78,6 @@ async def begin(session: AsyncSession, account_id: uuid.UUID, key: str, print_: 
 async def complete(session: AsyncSession, account_id: uuid.UUID, key: str, status: int, body: bytes) -> None:
     """Store the response inside the caller's transaction."""
     await repository.finish(session, account_id, key, status, body)
-
-
-async def release(session: AsyncSession, account_id: uuid.UUID, key: str) -> None:
-    await repository.remove(session, account_id, key)
 
 
 async def purge_expired(session: AsyncSession) -> int:

@@ -52,14 +52,16 @@ async def delete_order(session: AsyncSession, order: Order) -> None:
     await session.execute(delete(Order).where(Order.id == order.id))
 
 
-async def stale_in_flight(session: AsyncSession, cutoff: datetime, limit: int) -> list[tuple[uuid.UUID, str]]:
-    """Orders still pending or processing since before `cutoff`, oldest first."""
+async def stale_in_flight(
+    session: AsyncSession, processing_cutoff: datetime, pending_cutoff: datetime, limit: int
+) -> list[tuple[uuid.UUID, str]]:
+    """Orders processing since before one cutoff or pending since before the other, oldest first."""
     stmt = (
         select(Order.id, Order.status)
         .where(
             or_(
-                and_(Order.status == st.PROCESSING, Order.processing_started_at < cutoff),
-                and_(Order.status == st.PENDING, Order.created_at < cutoff),
+                and_(Order.status == st.PROCESSING, Order.processing_started_at < processing_cutoff),
+                and_(Order.status == st.PENDING, Order.created_at < pending_cutoff),
             )
         )
         .order_by(Order.created_at)

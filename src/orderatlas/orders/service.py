@@ -227,8 +227,11 @@ async def abandon_pending(session: AsyncSession, order_id: uuid.UUID) -> Order |
     return order
 
 
-async def stale_in_flight(session: AsyncSession, older_than: timedelta) -> list[tuple[uuid.UUID, str]]:
-    return await repository.stale_in_flight(session, utcnow() - older_than, SWEEP_BATCH)
+async def stale_in_flight(
+    session: AsyncSession, processing_for: timedelta, pending_for: timedelta
+) -> list[tuple[uuid.UUID, str]]:
+    now = utcnow()
+    return await repository.stale_in_flight(session, now - processing_for, now - pending_for, SWEEP_BATCH)
 
 
 async def _finish(

@@ -31,17 +31,18 @@ def _secrets(sealed: str, order_id: uuid.UUID, email: str, secret_key: str) -> S
 async def checkout_order(ctx: dict[str, Any], order_id: str, sealed: str) -> None:
     """Run one order's checkout. Safe to run twice: the order's state decides what happens."""
     oid = uuid.UUID(order_id)
-    async with unit_of_work(ctx["sessionmaker"], ctx["redis"]) as session:
-        claim = await service.claim_checkout(session, oid)
-    if claim is None:
-        log.info("order %s is not awaiting checkout; nothing to do", order_id)
-        return
-    secrets = _secrets(sealed, oid, claim.plan.account_email, ctx["settings"].secret_key)
     try:
+        async with unit_of_work(ctx["sessionmaker"], ctx["redis"]) as session:
+            claim = await service.claim_checkout(session, oid)
+        if claim is None:
+            log.info("order %s is not awaiting checkout; nothing to do", order_id)
+            return
+        secrets = _secrets(sealed, oid, claim.plan.account_email, ctx["settings"].secret_key)
         await _complete(ctx, oid, claim, secrets)
     except Exception as exc:
-        # We cannot know whether the retailer placed it: the re-run finds the order processing
-        # and reconciles against the retailer's order history instead of buying again.
+        # A database blip before the claim is simply retried. After it, we cannot know whether the
+        # retailer placed the order: the re-run finds it processing and reconciles against the
+        # retailer's order history instead of buying again.
         log.exception("checkout of order %s raised; it will be reconciled", order_id)
         raise Retry(defer=ctx["settings"].checkout_retry_delay_s) from exc
 
@@ -66,10 +67,13 @@ async def sweep_stuck_orders(ctx: dict[str, Any]) -> int:
     While arq still holds the order's job (queued, or in progress on a live worker) it is left alone:
     arq re-runs a job whose worker died, and the re-run reconciles.
     """
-    redis = ctx["redis"]
-    older_than = timedelta(seconds=ctx["settings"].checkout_stuck_after_s)
+    redis, settings = ctx["redis"], ctx["settings"]
     async with unit_of_work(ctx["sessionmaker"], redis) as session:
-        stale = await service.stale_in_flight(session, older_than)
+        stale = await service.stale_in_flight(
+            session,
+            processing_for=timedelta(seconds=settings.checkout_stuck_after_s),
+            pending_for=timedelta(seconds=settings.checkout_lost_after_s),
+        )
     finished = 0
     for order_id, status in stale:
         job_id = service.checkout_job_id(order_id)

@@ -7,7 +7,6 @@ from fastapi import APIRouter, Body, Request
 from orderatlas.auth.dependencies import PrincipalDep
 from orderatlas.db import SessionDep
 from orderatlas.errors import error_responses
-from orderatlas.idempotency.decorator import idempotent
 from orderatlas.models import Account
 from orderatlas.settings import service
 from orderatlas.settings.schemas import (
@@ -50,8 +49,8 @@ async def update_settings(
     return _settings(account)
 
 
-@router.post("/rotate-webhook-secret", response_model=RotatedSecret, responses=error_responses(409, 422))
-@idempotent
+# Not @idempotent on purpose: a stored response would keep a copy of the new secret for a day.
+@router.post("/rotate-webhook-secret", response_model=RotatedSecret, responses=error_responses())
 async def rotate_webhook_secret(
     session: SessionDep,
     principal: PrincipalDep,

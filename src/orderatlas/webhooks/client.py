@@ -70,6 +70,31 @@ async def _read_some(response: httpx.Response) -> str:
     return data.decode("utf-8", errors="replace")[:BODY_KEPT]
 
 
+async def _exchange(
+    http: httpx.AsyncClient,
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    pin: bool,
+    allow_private: bool,
+    use_dns: bool,
+    timeout_s: float,
+) -> tuple[str, httpx.Response]:
+    extensions: dict[str, str] = {}
+    if pin:
+        addresses = await targets.safe_addresses(url, allow_private=allow_private, use_dns=use_dns)
+        url, host, extensions = _pinned(url, addresses[0])
+        headers = {**headers, **host}
+    request = http.build_request(
+        "POST", url, content=body, headers=headers, timeout=timeout_s, extensions=extensions
+    )
+    response = await http.send(request, stream=True, follow_redirects=False)
+    try:
+        return await _read_some(response), response
+    finally:
+        await response.aclose()
+
+
 async def post(
     http: httpx.AsyncClient,
     url: str,
@@ -86,27 +111,15 @@ async def post(
     def elapsed() -> int:
         return int((time.monotonic() - started) * 1000)
 
-    extensions: dict[str, str] = {}
     try:
-        if pin:
-            addresses = await targets.safe_addresses(url, allow_private=allow_private, use_dns=use_dns)
-            url, host, extensions = _pinned(url, addresses[0])
-            headers = {**headers, **host}
-        request = http.build_request(
-            "POST", url, content=body, headers=headers, timeout=timeout_s, extensions=extensions
-        )
-        async with asyncio.timeout(timeout_s):  # the whole exchange, not each network read
-            response = await http.send(request, stream=True, follow_redirects=False)
-            try:
-                text = await _read_some(response)
-            finally:
-                await response.aclose()
+        async with asyncio.timeout(timeout_s):  # the whole exchange, DNS included, not each read
+            text, response = await _exchange(http, url, body, headers, pin, allow_private, use_dns, timeout_s)
     except targets.UnsafeWebhookUrl as exc:
         return Attempt(0, elapsed(), error=exc.message, permanent=True)
-    except targets.Unresolvable as exc:
+    except (targets.Unresolvable, targets.InvalidWebhookUrl) as exc:
         return Attempt(0, elapsed(), error=str(exc))
     except (httpx.TimeoutException, TimeoutError):
         return Attempt(0, elapsed(), error=f"no response within {timeout_s:g}s")
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, ValueError) as exc:
         return Attempt(0, elapsed(), error=f"{type(exc).__name__}: {exc}"[:500])
     return Attempt(response.status_code, elapsed(), body=text, retry_after_s=retry_after(response))

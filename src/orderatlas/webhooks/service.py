@@ -10,13 +10,13 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orderatlas.config import Settings
-from orderatlas.errors import NotFound
+from orderatlas.errors import Conflict, NotFound
 from orderatlas.jobs import enqueue_after_commit
 from orderatlas.models import Order, WebhookAttempt, WebhookDelivery, WebhookEvent
 from orderatlas.models.base import utcnow
@@ -69,6 +69,7 @@ class Outgoing:
     headers: dict[str, str]
     number: int  # this attempt's number, counting every attempt ever made
     cycle: int  # this attempt's number since the last (re)delivery request
+    lease: datetime  # the claim's token: the outcome counts only while the delivery is still ours
 
 
 def _render(delivery: WebhookDelivery, event: WebhookEvent, secret: str) -> tuple[bytes, dict[str, str]]:
@@ -89,6 +90,7 @@ async def claim(session: AsyncSession, delivery_id: uuid.UUID, settings: Setting
         session, delivery
     )  # the secret as of now: rotation bites
     body, headers = _render(delivery, event, secret)
+    assert delivery.locked_until is not None
     return Outgoing(
         delivery.id,
         delivery.target,
@@ -97,6 +99,7 @@ async def claim(session: AsyncSession, delivery_id: uuid.UUID, settings: Setting
         headers,
         delivery.attempts + 1,
         delivery.cycle_attempts + 1,
+        delivery.locked_until,
     )
 
 
@@ -116,8 +119,11 @@ async def record_attempt(
             error=result.error,
         )
     )
-    delivery = await session.get(WebhookDelivery, outgoing.delivery_id, with_for_update=True)
-    assert delivery is not None
+    delivery = await session.get(
+        WebhookDelivery, outgoing.delivery_id, with_for_update=True, populate_existing=True
+    )
+    if delivery is None or delivery.locked_until != outgoing.lease:
+        return  # the lease ran out or a redelivery restarted it: whoever holds it now decides
     delivery.attempts, delivery.cycle_attempts, delivery.locked_until = outgoing.number, outgoing.cycle, None
     schedule = settings.webhook_retry_schedule_s
     if result.ok:
@@ -139,6 +145,10 @@ async def redeliver(session: AsyncSession, account_id: uuid.UUID, delivery_id: u
     delivery = await repository.lock_for_account(session, account_id, delivery_id)
     if delivery is None:
         raise NotFound(f"webhook delivery {delivery_id} not found")
+    if delivery.locked_until is not None and delivery.locked_until > utcnow():
+        raise Conflict(
+            "this delivery is being sent right now; try again in a moment", code="delivery_in_flight"
+        )
     delivery.state, delivery.cycle_attempts, delivery.delivered_at = PENDING, 0, None
     delivery.next_attempt_at, delivery.locked_until = utcnow(), None
     enqueue_after_commit(session, DELIVER_JOB, str(delivery.id))

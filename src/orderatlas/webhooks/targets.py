@@ -12,10 +12,6 @@ from urllib.parse import urlsplit
 from orderatlas.errors import BadRequest
 
 DISCORD_PREFIXES = ("https://discord.com/api/webhooks/", "https://discordapp.com/api/webhooks/")
-# Addresses a webhook must never reach: besides what ipaddress calls private/loopback/link-local,
-# CGNAT (100.64.0.0/10) is spelled out because ipaddress does not count it as private.
-_CGNAT = ipaddress.ip_network("100.64.0.0/10")
-
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
@@ -35,29 +31,36 @@ class Unresolvable(Exception):
     pass
 
 
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries (mapped, 6to4, Teredo client), which is where it leads."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    return None
+
+
 def is_unsafe(address: IPAddress) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return (
-        address.is_private
-        or address.is_loopback
-        or address.is_link_local
-        or address.is_multicast
-        or address.is_reserved
-        or address.is_unspecified
-        or (isinstance(address, ipaddress.IPv4Address) and address in _CGNAT)
-    )
+    """Anything not globally routable: loopback, private, link-local (169.254/16, fe80::/10), CGNAT
+    (100.64/10), unique-local (fc00::/7), multicast, reserved and unspecified addresses."""
+    if isinstance(address, ipaddress.IPv6Address):
+        inner = _embedded_ipv4(address)
+        if inner is not None:
+            return is_unsafe(inner)
+    return not address.is_global or address.is_multicast
 
 
 def split_host(url: str, field: str = "webhook_url") -> tuple[str, int]:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidWebhookUrl(f"{field} must be an http:// or https:// URL")
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        raise InvalidWebhookUrl(f"{field} has an invalid port") from None
-    return parts.hostname, port
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError:  # "http://[::1", "http://host:99999" ...
+        raise InvalidWebhookUrl(f"{field} is not a valid URL") from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise InvalidWebhookUrl(f"{field} must be an http:// or https:// URL")
+    return host, port or (443 if parts.scheme == "https" else 80)
 
 
 async def resolve(host: str, port: int, *, use_dns: bool) -> list[IPAddress]:
@@ -73,7 +76,7 @@ async def resolve(host: str, port: int, *, use_dns: bool) -> list[IPAddress]:
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
+    except (OSError, UnicodeError) as exc:  # UnicodeError: a label IDNA cannot encode ("a..b")
         raise Unresolvable(f"{host} does not resolve: {exc}") from None
     return [ipaddress.ip_address(info[4][0]) for info in infos]
 
