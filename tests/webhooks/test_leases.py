@@ -14,7 +14,7 @@ from orderatlas.models import WebhookDelivery
 from orderatlas.models.base import utcnow
 from orderatlas.webhooks import service
 from orderatlas.webhooks.client import Attempt
-from tests.factories import AccountFactory, SellerAccount, legacy_order
+from tests.factories import AccountFactory, legacy_order
 from tests.orders.test_checkout import place
 from tests.webhooks.test_delivery import deliveries, point_at
 
