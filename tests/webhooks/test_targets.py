@@ -80,7 +80,7 @@ async def test_every_place_a_url_is_set_refuses_private_targets(
     )
     assert patch.status_code == 400 and patch.json()["code"] == "unsafe_webhook_url"
     create = await client.post(
-        "/v1/api-keys", json={"webhook_url": "http://[::1]/"}, headers=seller.test_headers
+        "/v1/api-keys", json={"mode": "test", "webhook_url": "http://[::1]/"}, headers=seller.test_headers
     )
     assert create.status_code == 400
     order = await client.post(

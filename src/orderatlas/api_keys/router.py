@@ -37,23 +37,28 @@ async def list_keys(session: SessionDep, principal: PrincipalDep, page: PageDep)
 
 
 # Not @idempotent on purpose: a stored response would keep the plaintext key, and only its hash may be kept.
-@router.post("", response_model=ApiKeyCreated, responses=error_responses(409))
+@router.post("", response_model=ApiKeyCreated, responses=error_responses(403, 409))
 async def create_key(
     body: ApiKeyCreate, request: Request, session: SessionDep, principal: PrincipalDep
 ) -> ApiKeyCreated:
-    issued = await service.create(session, principal.account.id, body, request.app.state.settings)
+    issued = await service.create(
+        session, principal.account.id, principal.api_key.mode, body, request.app.state.settings
+    )
     shown = _key(issued.api_key, principal.account.email)
     return ApiKeyCreated(**shown.model_dump(), api_key=issued.plaintext)
 
 
-@router.patch("/{key_id}", response_model=ApiKey, responses=error_responses(404))
+@router.patch("/{key_id}", response_model=ApiKey, responses=error_responses(403, 404))
 async def update_key(
     key_id: uuid.UUID, body: ApiKeyUpdate, request: Request, session: SessionDep, principal: PrincipalDep
 ) -> ApiKey:
-    row = await service.update(session, principal.account.id, key_id, body, request.app.state.settings)
+    row = await service.update(
+        session, principal.account.id, principal.api_key.mode, key_id, body, request.app.state.settings
+    )
     return _key(row, principal.account.email)
 
 
-@router.delete("/{key_id}", response_model=ApiKey, responses=error_responses(404, 409))
+@router.delete("/{key_id}", response_model=ApiKey, responses=error_responses(403, 404, 409))
 async def revoke_key(key_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> ApiKey:
-    return _key(await service.revoke(session, principal.account.id, key_id), principal.account.email)
+    revoked = await service.revoke(session, principal.account.id, principal.api_key.mode, key_id)
+    return _key(revoked, principal.account.email)

@@ -8,16 +8,28 @@ from orderatlas.accounts.service import IssuedKey, issue_key
 from orderatlas.api_keys import repository
 from orderatlas.api_keys.schemas import ApiKeyCreate, ApiKeyUpdate
 from orderatlas.config import Settings
-from orderatlas.errors import Conflict, NotFound
+from orderatlas.errors import Conflict, NotFound, OrderAtlasError
 from orderatlas.models import ApiKey
 from orderatlas.settings.service import checked_urls, load
 
 MAX_ACTIVE_KEYS = 50
 
 
+class LiveKeyRequired(OrderAtlasError):
+    status_code = 403
+    code = "live_key_required"
+
+
+def _may_manage(caller_mode: str, target_mode: str) -> None:
+    """A test key is often handed to a development box: it must not mint or change live keys."""
+    if caller_mode == "test" and target_mode == "live":
+        raise LiveKeyRequired("an oatl_test_ key can only manage oatl_test_ keys")
+
+
 async def create(
-    session: AsyncSession, account_id: uuid.UUID, data: ApiKeyCreate, settings: Settings
+    session: AsyncSession, account_id: uuid.UUID, caller_mode: str, data: ApiKeyCreate, settings: Settings
 ) -> IssuedKey:
+    _may_manage(caller_mode, data.mode)
     urls = await checked_urls(data.model_dump(exclude_unset=True), settings)
     account = await load(session, account_id, for_update=True)  # serialises concurrent creations
     if await repository.count_active(session, account_id) >= MAX_ACTIVE_KEYS:
@@ -31,11 +43,17 @@ async def create(
 
 
 async def update(
-    session: AsyncSession, account_id: uuid.UUID, key_id: uuid.UUID, data: ApiKeyUpdate, settings: Settings
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    caller_mode: str,
+    key_id: uuid.UUID,
+    data: ApiKeyUpdate,
+    settings: Settings,
 ) -> ApiKey:
     changes = data.model_dump(exclude_unset=True)
     urls = await checked_urls(changes, settings)
     key = await _locked(session, account_id, key_id)
+    _may_manage(caller_mode, key.mode)
     for name, value in urls.items():
         setattr(key, name, value)
     if changes.get("name") is not None:
@@ -43,10 +61,11 @@ async def update(
     return key
 
 
-async def revoke(session: AsyncSession, account_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
+async def revoke(session: AsyncSession, account_id: uuid.UUID, caller_mode: str, key_id: uuid.UUID) -> ApiKey:
     """Revoked keys get 401 from the next request on."""
     await load(session, account_id, for_update=True)  # two revocations cannot both see "not the last"
     key = await _locked(session, account_id, key_id)
+    _may_manage(caller_mode, key.mode)
     if key.active and await repository.count_active(session, account_id) <= 1:
         raise Conflict("cannot revoke the account's last active key", code="last_active_key")
     key.active = False
