@@ -11,6 +11,8 @@ from orderatlas.config import Settings
 def test_the_retry_schedule_reads_commas_or_json(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ORDERATLAS_WEBHOOK_RETRY_SCHEDULE_S", "5, 10,15")
     assert Settings().webhook_retry_schedule_s == [5, 10, 15]
+    monkeypatch.setenv("ORDERATLAS_WEBHOOK_RETRY_SCHEDULE_S", "5, ,10")
+    assert Settings().webhook_retry_schedule_s == [5, 10]
     monkeypatch.setenv("ORDERATLAS_WEBHOOK_RETRY_SCHEDULE_S", "[1, 2]")
     assert Settings().webhook_retry_schedule_s == [1, 2]
     monkeypatch.setenv("ORDERATLAS_WEBHOOK_RETRY_SCHEDULE_S", "5,-1")

@@ -67,7 +67,7 @@ class Settings(BaseSettings):
             return (
                 json.loads(text)
                 if text.startswith("[")
-                else [part.strip() for part in text.split(",") if part]
+                else [part.strip() for part in text.split(",") if part.strip()]
             )
         return value
 

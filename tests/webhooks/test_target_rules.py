@@ -20,6 +20,11 @@ from orderatlas.webhooks.targets import InvalidWebhookUrl, is_unsafe, split_host
         ("::ffff:127.0.0.1", True),
         ("2002:7f00:1::", True),  # 6to4 wrapping 127.0.0.1
         ("2002:5db8:d822::", False),  # 6to4 wrapping 93.184.216.34
+        ("64:ff9b::7f00:1", True),  # NAT64 to 127.0.0.1
+        ("64:ff9b::5db8:d822", False),  # NAT64 to 93.184.216.34
+        ("::7f00:1", True),  # IPv4-compatible 127.0.0.1
+        ("::1", True),
+        ("::", True),
         ("fd12:3456::1", True),
         ("fe80::1", True),
     ],

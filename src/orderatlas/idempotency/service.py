@@ -4,8 +4,8 @@ The key is claimed by inserting it in the request's own transaction, next to the
 for, and the response is stored in that same transaction. So the key, the order and the stored
 response commit together or vanish together (a crash leaves nothing half-claimed), and a twin
 arriving while the first transaction is open waits briefly on the key's unique index and gets 409.
-Validation failures (400) and server-side failures (5xx) roll back with the work: the key is free
-again and the client may fix the request and retry. Other errors (402, 404 ...) are stored.
+Validation failures (400), passing conflicts (409) and server-side failures (5xx) roll back with
+the work: the key is free again and the client may retry. Other errors (402, 404 ...) are stored.
 """
 
 import hashlib
@@ -85,5 +85,6 @@ async def purge_expired(session: AsyncSession) -> int:
 
 
 def stored(status: int) -> bool:
-    """Which responses a retry replays: not validation failures, not server-side failures."""
-    return status != 400 and status < 500
+    """Which responses a retry replays: not validation failures (400), not conflicts that pass
+    by themselves (409: a send in flight, an order still processing), not server-side failures."""
+    return status not in (400, 409) and status < 500

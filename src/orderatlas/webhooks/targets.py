@@ -31,10 +31,17 @@ class Unresolvable(Exception):
     pass
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
 def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 one carries (mapped, 6to4, Teredo client), which is where it leads."""
+    """The IPv4 address an IPv6 one carries (mapped, compatible, NAT64, 6to4, Teredo client):
+    that is where a connection to it leads."""
     if address.ipv4_mapped is not None:
         return address.ipv4_mapped
+    if address in _NAT64 or (address in _IPV4_COMPATIBLE and int(address) > 1):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     if address.sixtofour is not None:
         return address.sixtofour
     if address.teredo is not None:
