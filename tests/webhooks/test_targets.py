@@ -208,7 +208,8 @@ async def test_discord_gets_colour_coded_embeds(
         "delivered": {GREEN},
         "cancelled": {RED},
     }
-    assert failed  # both orders' events were sent
+    orders_seen = {json.loads(raw)["embeds"][0]["fields"][0]["value"] for raw in embeds}
+    assert orders_seen == {confirmed, failed}
     for call in route.calls:
         assert call.request.headers["user-agent"] == "OrderAtlas-Webhook/1.0"
         assert "x-orderatlas-signature" not in call.request.headers
