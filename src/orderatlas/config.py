@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     webhook_lease_s: int = Field(default=60, ge=1)
     # Loopback/private/link-local/CGNAT/unique-local targets: refused unless this is set (local dev, tests).
     webhook_allow_private_networks: bool = False
+    # Events whose deliveries all ended (delivered or failed) are deleted after this many days.
+    webhook_retention_days: int = Field(default=30, ge=1)
     # False: never ask DNS; host names are checked again, and refused, only at send time.
     webhook_resolve_dns: bool = True
 

@@ -66,7 +66,7 @@ def worker_options(settings: Any, **overrides: Any) -> dict[str, Any]:
 
     from orderatlas.idempotency.tasks import purge_idempotency_keys
     from orderatlas.orders.tasks import checkout_order, sweep_stuck_orders
-    from orderatlas.webhooks.tasks import deliver_webhook, dispatch_due_webhooks
+    from orderatlas.webhooks.tasks import deliver_webhook, dispatch_due_webhooks, purge_webhook_history
 
     options: dict[str, Any] = {
         "functions": [checkout_order, deliver_webhook],
@@ -74,6 +74,7 @@ def worker_options(settings: Any, **overrides: Any) -> dict[str, Any]:
             cron(sweep_stuck_orders, second=0, run_at_startup=True),
             cron(dispatch_due_webhooks, second=set(range(0, 60, 5)), run_at_startup=True),
             cron(purge_idempotency_keys, minute=7, second=0),
+            cron(purge_webhook_history, hour=3, minute=17, second=0),
         ],
         "redis_settings": redis_settings(settings.redis_url),
         "on_startup": _startup,

@@ -71,3 +71,24 @@ async def test_an_outcome_that_arrives_after_its_lease_is_ignored(
     assert created["outcome"] == "delivered"
     assert sorted(a["response_status"] for a in created["attempts"]) == [200, 500]  # both logged
     assert uuid.UUID(created["id"]) == delivery_id
+
+
+async def test_finished_events_are_purged_after_the_retention_period_pending_ones_never(
+    client: httpx.AsyncClient,
+    accounts: AccountFactory,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    from orderatlas.models import WebhookEvent
+    from orderatlas.models.webhook import DELIVERED
+
+    seller, _ = await _created_delivery(client, accounts, sessionmaker)
+    async with sessionmaker() as session, session.begin():
+        await session.execute(update(WebhookEvent).values(created_at=utcnow() - timedelta(days=31)))
+    async with unit_of_work(sessionmaker, None) as session:
+        assert await service.purge_history(session, settings) == 0  # still pending: kept
+    async with sessionmaker() as session, session.begin():
+        await session.execute(update(WebhookDelivery).values(state=DELIVERED))
+    async with unit_of_work(sessionmaker, None) as session:
+        assert await service.purge_history(session, settings) == 1
+    assert await deliveries(client, seller) == []

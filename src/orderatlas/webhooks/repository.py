@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -128,3 +128,14 @@ async def attempts_of(
         for attempt in rows:
             found[attempt.delivery_id].append(attempt)
     return found
+
+
+async def purge_finished_before(session: AsyncSession, cutoff: datetime) -> int:
+    """Delete old events none of whose deliveries is still pending (deliveries and attempts cascade)."""
+    still_pending = exists().where(
+        WebhookDelivery.event_id == WebhookEvent.id, WebhookDelivery.state == PENDING
+    )
+    result = await session.execute(
+        delete(WebhookEvent).where(WebhookEvent.created_at < cutoff, ~still_pending)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

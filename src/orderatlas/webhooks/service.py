@@ -136,6 +136,12 @@ async def record_attempt(
         delivery.next_attempt_at = now + timedelta(seconds=delay)
 
 
+async def purge_history(session: AsyncSession, settings: Settings) -> int:
+    return await repository.purge_finished_before(
+        session, utcnow() - timedelta(days=settings.webhook_retention_days)
+    )
+
+
 async def due(session: AsyncSession, limit: int) -> list[uuid.UUID]:
     return await repository.due(session, utcnow(), limit)
 

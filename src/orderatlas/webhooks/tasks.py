@@ -71,3 +71,11 @@ async def _sweep(ctx: dict[str, Any]) -> int:
 
     await asyncio.gather(*(one(d) for d in due))
     return len(due)
+
+
+async def purge_webhook_history(ctx: dict[str, Any]) -> int:
+    """Daily: the delivery log keeps ORDERATLAS_WEBHOOK_RETENTION_DAYS of finished events."""
+    async with unit_of_work(ctx["sessionmaker"], ctx["redis"]) as session:
+        purged = await service.purge_history(session, ctx["settings"])
+    log.info("purged %d finished webhook events", purged)
+    return purged
