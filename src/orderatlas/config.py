@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, PositiveInt, field_validator
+from pydantic import Field, PositiveInt, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -72,6 +72,12 @@ class Settings(BaseSettings):
                 else [part.strip() for part in text.split(",") if part.strip()]
             )
         return value
+
+    @model_validator(mode="after")
+    def _lease_outlives_a_send(self) -> "Settings":
+        if self.webhook_lease_s <= self.webhook_timeout_s:
+            raise ValueError("ORDERATLAS_WEBHOOK_LEASE_S must be longer than ORDERATLAS_WEBHOOK_TIMEOUT_S")
+        return self
 
     @field_validator("secret_key")
     @classmethod

@@ -124,6 +124,13 @@ def start_redis(data_dir: Path) -> tuple[str, bool]:
     return f"unix://{socket}", started
 
 
+def _terminate(pidfile: Path) -> None:
+    try:
+        os.kill(int(pidfile.read_text().strip()), 15)
+    except (OSError, ValueError):
+        pass
+
+
 def stop_redis(data_dir: Path) -> None:
     """Ask the embedded Redis to shut down (it flushes its append-only file) and wait for it."""
     import redis
@@ -134,6 +141,8 @@ def stop_redis(data_dir: Path) -> None:
         client.shutdown()
     except redis.ConnectionError:
         pass  # shutting down closes the connection under us: that is the answer
+    except redis.RedisError:
+        _terminate(data_dir.resolve() / "redis" / "redis.pid")
     finally:
         client.close()
     deadline = time.monotonic() + 10
@@ -196,7 +205,10 @@ def embedded_services(settings: Settings, *, need_redis: bool = True) -> Iterato
     try:
         yield settings
     finally:
-        if started_redis:
-            stop_redis(settings.data_dir)
-        if started_postgres:
-            stop_postgres(settings.data_dir)
+        with _start_lock(settings.data_dir):  # nobody joins a server while it is going away
+            try:
+                if started_redis:
+                    stop_redis(settings.data_dir)
+            finally:
+                if started_postgres:
+                    stop_postgres(settings.data_dir)

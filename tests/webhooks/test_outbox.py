@@ -12,7 +12,11 @@ from tests.receiver import running_receiver
 
 
 def test_an_event_survives_a_worker_killed_mid_delivery(data_dir: Path, tmp_path: Path) -> None:
-    env = clean_env(ORDERATLAS_WEBHOOK_LEASE_S="2", ORDERATLAS_WEBHOOK_ALLOW_PRIVATE_NETWORKS="true")
+    env = clean_env(
+        ORDERATLAS_WEBHOOK_LEASE_S="2",
+        ORDERATLAS_WEBHOOK_TIMEOUT_S="1",
+        ORDERATLAS_WEBHOOK_ALLOW_PRIVATE_NETWORKS="true",
+    )
     run_cli("migrate", data_dir=data_dir, env=env)
     port = str(free_port())
     base_url = f"http://127.0.0.1:{port}"

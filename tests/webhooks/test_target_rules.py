@@ -25,6 +25,10 @@ from orderatlas.webhooks.targets import InvalidWebhookUrl, is_unsafe, split_host
         ("::7f00:1", True),  # IPv4-compatible 127.0.0.1
         ("::1", True),
         ("::", True),
+        ("64:ff9b:1::a00:1", True),  # local-use NAT64
+        ("::ffff:0:7f00:1", True),  # IPv4-translated
+        ("fec0::1", True),  # site-local
+        ("4000::1", True),  # reserved
         ("fd12:3456::1", True),
         ("fe80::1", True),
     ],

@@ -87,24 +87,15 @@ async def _run_once(
             replay.body, replay.status, media_type="application/json", headers={REPLAYED_HEADER: "true"}
         )
     try:
-        result = await endpoint(**kwargs)
+        # A savepoint around the work: an error undoes the work but keeps the key claimed, so a
+        # twin waiting on it is still held off while the error is stored in its place.
+        async with session.begin_nested():
+            result = await endpoint(**kwargs)
     except OrderAtlasError as exc:
         if service.stored(exc.status_code):
-            await _keep_error(session, account_id, key, print_, exc)
+            await service.complete(session, account_id, key, exc.status_code, bytes(render_error(exc).body))
+            await session.commit()
         raise  # otherwise the rollback that follows frees the key with the rest
     response = JSONResponse(jsonable_encoder(result))
     await service.complete(session, account_id, key, response.status_code, bytes(response.body))
     return response
-
-
-async def _keep_error(
-    session: AsyncSession, account_id: Any, key: str, print_: str, exc: OrderAtlasError
-) -> None:
-    """The work is undone; keep what the client was told, so a retry hears the same."""
-    await session.rollback()
-    try:
-        if await service.begin(session, account_id, key, print_) is None:
-            await service.complete(session, account_id, key, exc.status_code, bytes(render_error(exc).body))
-            await session.commit()
-    except OrderAtlasError:
-        pass  # a twin claimed the key in the meantime: its answer stands

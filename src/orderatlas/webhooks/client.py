@@ -114,9 +114,9 @@ async def post(
     try:
         async with asyncio.timeout(timeout_s):  # the whole exchange, DNS included, not each read
             text, response = await _exchange(http, url, body, headers, pin, allow_private, use_dns, timeout_s)
-    except targets.UnsafeWebhookUrl as exc:
+    except (targets.UnsafeWebhookUrl, targets.InvalidWebhookUrl) as exc:  # retrying cannot help
         return Attempt(0, elapsed(), error=exc.message, permanent=True)
-    except (targets.Unresolvable, targets.InvalidWebhookUrl) as exc:
+    except targets.Unresolvable as exc:
         return Attempt(0, elapsed(), error=str(exc))
     except (httpx.TimeoutException, TimeoutError):
         return Attempt(0, elapsed(), error=f"no response within {timeout_s:g}s")

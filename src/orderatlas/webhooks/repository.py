@@ -55,9 +55,9 @@ async def event_and_secret(session: AsyncSession, delivery: WebhookDelivery) -> 
     return row[0], row[1]
 
 
-async def due(session: AsyncSession, now: datetime, limit: int) -> list[uuid.UUID]:
+async def due(session: AsyncSession, now: datetime, limit: int) -> list[tuple[uuid.UUID, int]]:
     stmt = (
-        select(WebhookDelivery.id)
+        select(WebhookDelivery.id, WebhookDelivery.attempts)
         .where(
             WebhookDelivery.state == PENDING,
             WebhookDelivery.next_attempt_at <= now,
@@ -66,7 +66,7 @@ async def due(session: AsyncSession, now: datetime, limit: int) -> list[uuid.UUI
         .order_by(WebhookDelivery.next_attempt_at)
         .limit(limit)
     )
-    return list(await session.scalars(stmt))
+    return [(row.id, row.attempts) for row in await session.execute(stmt)]
 
 
 async def lock_for_account(

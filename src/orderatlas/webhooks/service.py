@@ -142,8 +142,15 @@ async def purge_history(session: AsyncSession, settings: Settings) -> int:
     )
 
 
-async def due(session: AsyncSession, limit: int) -> list[uuid.UUID]:
-    return await repository.due(session, utcnow(), limit)
+async def queue_due(session: AsyncSession, limit: int) -> int:
+    """Queue a send for each due delivery nobody holds. The job id names the attempt, so a sweep
+    that comes round again before the job ran does not queue it twice."""
+    due = await repository.due(session, utcnow(), limit)
+    for delivery_id, attempts in due:
+        enqueue_after_commit(
+            session, DELIVER_JOB, str(delivery_id), job_id=f"webhook:{delivery_id}:{attempts + 1}"
+        )
+    return len(due)
 
 
 async def redeliver(session: AsyncSession, account_id: uuid.UUID, delivery_id: uuid.UUID) -> WebhookDelivery:

@@ -33,6 +33,8 @@ class Unresolvable(Exception):
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+# Refused outright: local-use NAT64 and IPv4-translated addresses can lead anywhere inside.
+_NEVER = (ipaddress.ip_network("64:ff9b:1::/48"), ipaddress.ip_network("::ffff:0:0:0/96"))
 
 
 def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -53,10 +55,14 @@ def is_unsafe(address: IPAddress) -> bool:
     """Anything not globally routable: loopback, private, link-local (169.254/16, fe80::/10), CGNAT
     (100.64/10), unique-local (fc00::/7), multicast, reserved and unspecified addresses."""
     if isinstance(address, ipaddress.IPv6Address):
+        if any(address in network for network in _NEVER):
+            return True
         inner = _embedded_ipv4(address)
         if inner is not None:
             return is_unsafe(inner)
-    return not address.is_global or address.is_multicast
+        if address.is_site_local:
+            return True
+    return not address.is_global or address.is_multicast or address.is_reserved
 
 
 def split_host(url: str, field: str = "webhook_url") -> tuple[str, int]:

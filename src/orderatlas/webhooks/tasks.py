@@ -1,6 +1,5 @@
 """arq jobs for webhooks: send one delivery, and the sweep that finds whatever is due."""
 
-import asyncio
 import logging
 import uuid
 from typing import Any
@@ -11,12 +10,7 @@ from orderatlas.webhooks import client, service
 
 log = logging.getLogger(__name__)
 
-SWEEP_BATCH = 100
-SWEEP_CONCURRENCY = 20
-SWEEP_LOCK = "orderatlas:webhook-sweep"
-# Held for one sweep: at most SWEEP_BATCH / SWEEP_CONCURRENCY rounds of one send each. A sweeper
-# that dies holds it no longer than this.
-_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+SWEEP_BATCH = 1000
 
 
 async def deliver_webhook(ctx: dict[str, Any], delivery_id: str) -> None:
@@ -43,34 +37,11 @@ async def deliver_webhook(ctx: dict[str, Any], delivery_id: str) -> None:
 
 
 async def dispatch_due_webhooks(ctx: dict[str, Any]) -> int:
-    """Every few seconds and at start-up: send what is due and in nobody's hands.
-
-    One sweep at a time across all workers: a slow receiver must not let sweeps pile up."""
-    redis = ctx["redis"]
-    token = uuid.uuid4().hex
-    ttl_s = int(ctx["settings"].webhook_timeout_s * SWEEP_BATCH / SWEEP_CONCURRENCY) + 15
-    if not await redis.set(SWEEP_LOCK, token, ex=ttl_s, nx=True):
-        return 0
-    try:
-        return await _sweep(ctx)
-    finally:
-        await redis.eval(_RELEASE, 1, SWEEP_LOCK, token)
-
-
-async def _sweep(ctx: dict[str, Any]) -> int:
+    """Every few seconds and at start-up: queue a send for whatever is due and in nobody's hands
+    (retries, and what a dead worker or a lost job left behind). The sends are ordinary jobs, so
+    the worker's max_jobs bounds them and a slow receiver holds up only its own sends."""
     async with unit_of_work(ctx["sessionmaker"], ctx["redis"]) as session:
-        due = await service.due(session, SWEEP_BATCH)
-    gate = asyncio.Semaphore(SWEEP_CONCURRENCY)
-
-    async def one(delivery_id: uuid.UUID) -> None:
-        async with gate:
-            try:
-                await deliver_webhook(ctx, str(delivery_id))
-            except Exception:
-                log.exception("webhook delivery %s could not be sent; it stays due", delivery_id)
-
-    await asyncio.gather(*(one(d) for d in due))
-    return len(due)
+        return await service.queue_due(session, SWEEP_BATCH)
 
 
 async def purge_webhook_history(ctx: dict[str, Any]) -> int:
