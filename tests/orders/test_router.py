@@ -391,3 +391,20 @@ async def test_openapi_documents_400_errors_not_422(client: httpx.AsyncClient) -
     assert "ErrorBody" in str(post["responses"]["422"])  # idempotency_key_reused, not a validation error
     assert "HTTPValidationError" not in str(spec)
     assert spec["components"]["schemas"]["ErrorBody"]["required"] == ["error", "code"]
+
+
+async def test_test_and_live_orders_are_separate(
+    client: httpx.AsyncClient, accounts: AccountFactory, settings: Settings
+) -> None:
+    settings.retailer = "sandbox"
+    seller = await accounts.create(credits=10)
+    test_order = (await client.post("/v1/order", json=legacy_order(), headers=seller.test_headers)).json()[
+        "order_id"
+    ]
+    live_order = (await client.post("/v1/order", json=legacy_order(), headers=seller.live_headers)).json()[
+        "order_id"
+    ]
+    assert (await client.get(f"/v1/order/{test_order}", headers=seller.live_headers)).status_code == 404
+    assert (await client.get(f"/v1/order/{live_order}", headers=seller.test_headers)).status_code == 404
+    assert (await client.delete(f"/v1/order/{live_order}", headers=seller.test_headers)).status_code == 404
+    assert (await client.get(f"/v1/order/{live_order}", headers=seller.live_headers)).status_code == 200

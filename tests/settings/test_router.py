@@ -34,10 +34,10 @@ async def test_put_is_a_partial_update(client: httpx.AsyncClient, accounts: Acco
     first = await client.put(
         "/v1/settings",
         json={"webhook_url": "https://hooks.example.com/a", "ship_from_name": "Your Store"},
-        headers=seller.test_headers,
+        headers=seller.live_headers,
     )
     assert first.status_code == 200
-    second = await client.put("/v1/settings", json={"convert_tracking": True}, headers=seller.test_headers)
+    second = await client.put("/v1/settings", json={"convert_tracking": True}, headers=seller.live_headers)
     body = second.json()
     assert body["webhook_url"] == "https://hooks.example.com/a"
     assert body["ship_from_name"] == "Your Store"
@@ -48,13 +48,13 @@ async def test_ship_from_required_while_converting_without_an_address(
     client: httpx.AsyncClient, accounts: AccountFactory
 ) -> None:
     seller = await accounts.create()
-    on = await client.put("/v1/settings", json={"convert_tracking": True}, headers=seller.test_headers)
+    on = await client.put("/v1/settings", json={"convert_tracking": True}, headers=seller.live_headers)
     assert on.json()["ship_from_required"] is True
     address = {
         "ship_from_name": "Your Store", "ship_from_line1": "123 Main St", "ship_from_city": "Austin",
         "ship_from_state": "TX", "ship_from_zip": "78701", "ship_from_phone": "5125551234",
     }  # fmt: skip
-    set_ = await client.put("/v1/settings", json=address, headers=seller.test_headers)
+    set_ = await client.put("/v1/settings", json=address, headers=seller.live_headers)
     assert set_.json()["ship_from_required"] is False
     assert {k: set_.json()[k] for k in address} == address
 
@@ -67,10 +67,10 @@ async def test_empty_string_clears_a_url(client: httpx.AsyncClient, accounts: Ac
             "webhook_url": "https://hooks.example.com/a",
             "discord_webhook_url": "https://discord.com/api/webhooks/1/a",
         },
-        headers=seller.test_headers,
+        headers=seller.live_headers,
     )
     cleared = await client.put(
-        "/v1/settings", json={"webhook_url": "", "discord_webhook_url": ""}, headers=seller.test_headers
+        "/v1/settings", json={"webhook_url": "", "discord_webhook_url": ""}, headers=seller.live_headers
     )
     assert (cleared.json()["webhook_url"], cleared.json()["discord_webhook_url"]) == ("", "")
 
@@ -80,7 +80,7 @@ async def test_a_bad_field_changes_nothing(client: httpx.AsyncClient, accounts: 
     response = await client.put(
         "/v1/settings",
         json={"ship_from_name": "Changed", "discord_webhook_url": "https://evil.example/x"},
-        headers=seller.test_headers,
+        headers=seller.live_headers,
     )
     assert response.status_code == 400
     assert (await client.get("/v1/settings", headers=seller.test_headers)).json()["ship_from_name"] == ""
@@ -90,3 +90,19 @@ async def test_settings_need_a_key(client: httpx.AsyncClient) -> None:
     assert (await client.get("/v1/settings")).status_code == 401
     assert (await client.put("/v1/settings", json={})).status_code == 401
     assert (await client.post("/v1/settings/rotate-webhook-secret")).status_code == 401
+
+
+async def test_a_test_key_reads_settings_but_cannot_change_them(
+    client: httpx.AsyncClient, accounts: AccountFactory
+) -> None:
+    seller = await accounts.create()
+    assert (await client.get("/v1/settings", headers=seller.test_headers)).status_code == 200
+    for response in (
+        await client.put(
+            "/v1/settings", json={"webhook_url": "https://x.example.com/h"}, headers=seller.test_headers
+        ),
+        await client.post("/v1/settings/rotate-webhook-secret", headers=seller.test_headers),
+    ):
+        assert response.status_code == 403
+        assert response.json()["code"] == "live_key_required"
+    assert (await client.get("/v1/settings", headers=seller.live_headers)).json()["webhook_url"] == ""

@@ -39,7 +39,7 @@ async def settings_of(client: httpx.AsyncClient, seller: SellerAccount) -> dict[
 
 
 async def point_at(client: httpx.AsyncClient, seller: SellerAccount, url: str) -> dict[str, Any]:
-    response = await client.put("/v1/settings", json={"webhook_url": url}, headers=seller.test_headers)
+    response = await client.put("/v1/settings", json={"webhook_url": url}, headers=seller.live_headers)
     assert response.status_code == 200, response.text
     return dict(response.json())
 
@@ -329,7 +329,7 @@ async def test_rotation_switches_the_signing_secret_at_once(
 ) -> None:
     seller = await accounts.create()
     old = (await point_at(client, seller, receiver.url))["webhook_secret"]
-    rotated = await client.post("/v1/settings/rotate-webhook-secret", headers=seller.test_headers)
+    rotated = await client.post("/v1/settings/rotate-webhook-secret", headers=seller.live_headers)
     assert rotated.status_code == 200
     new = rotated.json()["webhook_secret"]
     assert new != old and len(new) == 64 and int(new, 16) >= 0
@@ -348,13 +348,13 @@ async def test_a_custom_secret_must_be_32_characters(
     seller = await accounts.create()
     custom = "my-custom-32-char-or-longer-secret"
     response = await client.post(
-        "/v1/settings/rotate-webhook-secret", json={"webhook_secret": custom}, headers=seller.test_headers
+        "/v1/settings/rotate-webhook-secret", json={"webhook_secret": custom}, headers=seller.live_headers
     )
     assert response.json() == {"webhook_secret": custom}
     short = await client.post(
         "/v1/settings/rotate-webhook-secret",
         json={"webhook_secret": "too-short"},
-        headers=seller.test_headers,
+        headers=seller.live_headers,
     )
     assert short.status_code == 400
     assert (await settings_of(client, seller))["webhook_secret"] == custom

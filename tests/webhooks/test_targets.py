@@ -54,7 +54,7 @@ async def test_private_targets_are_refused_when_set(
     client: httpx.AsyncClient, accounts: AccountFactory, strict: Settings, url: str
 ) -> None:
     seller = await accounts.create()
-    response = await client.put("/v1/settings", json={"webhook_url": url}, headers=seller.test_headers)
+    response = await client.put("/v1/settings", json={"webhook_url": url}, headers=seller.live_headers)
     assert response.status_code == 400
     assert response.json()["code"] == "unsafe_webhook_url"
     assert (await client.get("/v1/settings", headers=seller.test_headers)).json()["webhook_url"] == ""
@@ -65,7 +65,7 @@ async def test_non_http_targets_are_refused(
     client: httpx.AsyncClient, accounts: AccountFactory, url: str
 ) -> None:
     seller = await accounts.create()
-    response = await client.put("/v1/settings", json={"webhook_url": url}, headers=seller.test_headers)
+    response = await client.put("/v1/settings", json={"webhook_url": url}, headers=seller.live_headers)
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_webhook_url"
 
@@ -95,7 +95,7 @@ async def test_public_and_unresolved_hosts_are_accepted_when_set(
 ) -> None:
     seller = await accounts.create()
     for url in ("https://93.184.216.34/hook", "https://hooks.example.com/orderatlas"):
-        response = await client.put("/v1/settings", json={"webhook_url": url}, headers=seller.test_headers)
+        response = await client.put("/v1/settings", json={"webhook_url": url}, headers=seller.live_headers)
         assert response.status_code == 200 and response.json()["webhook_url"] == url
 
 
@@ -161,12 +161,12 @@ async def test_only_discord_urls_are_accepted_for_discord(
 ) -> None:
     seller = await accounts.create()
     response = await client.put(
-        "/v1/settings", json={"discord_webhook_url": url}, headers=seller.test_headers
+        "/v1/settings", json={"discord_webhook_url": url}, headers=seller.live_headers
     )
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_discord_webhook_url"
     for good in (DISCORD, "https://discordapp.com/api/webhooks/9/z"):
-        ok = await client.put("/v1/settings", json={"discord_webhook_url": good}, headers=seller.test_headers)
+        ok = await client.put("/v1/settings", json={"discord_webhook_url": good}, headers=seller.live_headers)
         assert ok.status_code == 200
 
 
@@ -179,7 +179,7 @@ async def test_discord_gets_colour_coded_embeds(
 ) -> None:
 
     seller = await accounts.create(credits=10)
-    await client.put("/v1/settings", json={"discord_webhook_url": DISCORD}, headers=seller.test_headers)
+    await client.put("/v1/settings", json={"discord_webhook_url": DISCORD}, headers=seller.live_headers)
     with respx.mock(assert_all_called=True) as discord:
         route = discord.post(DISCORD).mock(return_value=httpx.Response(204))
         confirmed = await place(client, seller, legacy_order())

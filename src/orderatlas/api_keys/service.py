@@ -7,17 +7,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from orderatlas.accounts.service import IssuedKey, issue_key
 from orderatlas.api_keys import repository
 from orderatlas.api_keys.schemas import ApiKeyCreate, ApiKeyUpdate
+from orderatlas.auth.dependencies import LiveKeyRequired
 from orderatlas.config import Settings
-from orderatlas.errors import Conflict, NotFound, OrderAtlasError
+from orderatlas.errors import Conflict, NotFound
 from orderatlas.models import ApiKey
 from orderatlas.settings.service import checked_urls, load
 
 MAX_ACTIVE_KEYS = 50
-
-
-class LiveKeyRequired(OrderAtlasError):
-    status_code = 403
-    code = "live_key_required"
 
 
 def _may_manage(caller_mode: str, target_mode: str) -> None:

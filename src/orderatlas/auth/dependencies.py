@@ -8,7 +8,7 @@ from fastapi.security import APIKeyHeader
 
 from orderatlas.accounts.repository import active_key_by_hash
 from orderatlas.db import SessionDep
-from orderatlas.errors import Unauthorized
+from orderatlas.errors import OrderAtlasError, Unauthorized
 from orderatlas.kit.crypto import sha256_hex
 from orderatlas.models import Account, ApiKey
 
@@ -39,3 +39,14 @@ async def authenticate(
 
 
 PrincipalDep = Annotated[Principal, Depends(authenticate)]
+
+
+class LiveKeyRequired(OrderAtlasError):
+    status_code = 403
+    code = "live_key_required"
+
+
+def require_live_key(principal: Principal, what: str) -> None:
+    """Test keys end up on development boxes: they must not change what live traffic depends on."""
+    if principal.test_mode:
+        raise LiveKeyRequired(f"an oatl_test_ key cannot {what}; use an oatl_live_ key")

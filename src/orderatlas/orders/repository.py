@@ -20,13 +20,18 @@ def _parse_uuid(reference: str) -> uuid.UUID | None:
 
 
 async def find_for_account(
-    session: AsyncSession, account_id: uuid.UUID, reference: str, *, for_update: bool = False
+    session: AsyncSession, account_id: uuid.UUID, test_mode: bool, reference: str, *, for_update: bool = False
 ) -> Order | None:
-    """By OrderAtlas id or by the retailer's platform_order_id; only the account's own orders."""
+    """By OrderAtlas id or by the retailer's platform_order_id; only the account's own orders, and
+    only those placed in the caller key's mode (test keys see sandbox orders, live keys live ones)."""
     if not storable(reference):
         return None
     order_id = _parse_uuid(reference)
-    stmt = select(Order).where(Order.account_id == account_id).options(selectinload(Order.items))
+    stmt = (
+        select(Order)
+        .where(Order.account_id == account_id, Order.test_mode.is_(test_mode))
+        .options(selectinload(Order.items))
+    )
     if order_id is not None:
         stmt = stmt.where(Order.id == order_id)
     else:

@@ -38,13 +38,13 @@ async def place_order(
 
 @router.get("/{order_id}", response_model=OrderDetail, responses=error_responses(404))
 async def get_order(order_id: str, session: SessionDep, principal: PrincipalDep) -> OrderDetail:
-    order = await service.get_order(session, principal.account.id, order_id)
+    order = await service.get_order(session, principal, order_id)
     return order_detail(order, await current_balance(session, principal.account.id))
 
 
 @router.delete("/{order_id}", response_model=OrderDeleted, responses=error_responses(404, 409))
 async def delete_order(order_id: str, session: SessionDep, principal: PrincipalDep) -> OrderDeleted:
-    await service.delete_order(session, principal.account.id, order_id)
+    await service.delete_order(session, principal, order_id)
     return OrderDeleted()
 
 

@@ -133,15 +133,17 @@ async def place_order(
     return order, balance
 
 
-async def get_order(session: AsyncSession, account_id: uuid.UUID, reference: str) -> Order:
-    order = await repository.find_for_account(session, account_id, reference)
+async def get_order(session: AsyncSession, principal: Principal, reference: str) -> Order:
+    order = await repository.find_for_account(session, principal.account.id, principal.test_mode, reference)
     if order is None:
         raise NotFound(f"order {reference} not found")
     return order
 
 
-async def delete_order(session: AsyncSession, account_id: uuid.UUID, reference: str) -> None:
-    order = await repository.find_for_account(session, account_id, reference, for_update=True)
+async def delete_order(session: AsyncSession, principal: Principal, reference: str) -> None:
+    order = await repository.find_for_account(
+        session, principal.account.id, principal.test_mode, reference, for_update=True
+    )
     if order is None:
         raise NotFound(f"order {reference} not found")
     if order.status in st.IN_FLIGHT_STATUSES:

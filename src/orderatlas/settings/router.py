@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Request
 
-from orderatlas.auth.dependencies import PrincipalDep
+from orderatlas.auth.dependencies import PrincipalDep, require_live_key
 from orderatlas.db import SessionDep
 from orderatlas.errors import error_responses
 from orderatlas.models import Account
@@ -41,20 +41,22 @@ async def get_settings(session: SessionDep, principal: PrincipalDep) -> AccountS
     return _settings(await service.load(session, principal.account.id))
 
 
-@router.put("", response_model=AccountSettings, responses=error_responses())
+@router.put("", response_model=AccountSettings, responses=error_responses(403))
 async def update_settings(
     body: SettingsUpdate, request: Request, session: SessionDep, principal: PrincipalDep
 ) -> AccountSettings:
+    require_live_key(principal, "change account settings")
     account = await service.update(session, principal.account.id, body, request.app.state.settings)
     return _settings(account)
 
 
 # Not @idempotent on purpose: a stored response would keep a copy of the new secret for a day.
-@router.post("/rotate-webhook-secret", response_model=RotatedSecret, responses=error_responses())
+@router.post("/rotate-webhook-secret", response_model=RotatedSecret, responses=error_responses(403))
 async def rotate_webhook_secret(
     session: SessionDep,
     principal: PrincipalDep,
     body: Annotated[SecretRotation | None, Body()] = None,
 ) -> RotatedSecret:
+    require_live_key(principal, "rotate the webhook secret")
     secret = await service.rotate_secret(session, principal.account.id, body.webhook_secret if body else None)
     return RotatedSecret(webhook_secret=secret)
