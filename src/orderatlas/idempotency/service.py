@@ -57,22 +57,27 @@ def fingerprint(secret_key: str, method: str, path: str, body: bytes) -> str:
 
 async def begin(session: AsyncSession, account_id: uuid.UUID, key: str, print_: str) -> Replay | None:
     """Claim the key in the caller's transaction (None: go ahead), replay its response, or refuse."""
-    try:
-        if await repository.insert_claim(session, account_id, key, print_, TWIN_WAIT_MS):
-            return None
-    except repository.KeyBusy:
-        raise Conflict(
-            "a request with this Idempotency-Key is in progress", code="idempotency_conflict"
-        ) from None
-    row = await repository.find(session, account_id, key)
-    assert row is not None  # committed rows are only ever removed by the purge, a day later
-    if row.created_at < utcnow() - KEY_LIFETIME:
-        await repository.remove(session, account_id, key)
-        return await begin(session, account_id, key, print_)
-    if row.fingerprint != print_:
-        raise KeyReused("this Idempotency-Key was already used with a different request body")
-    assert row.response_status is not None and row.response_body is not None
-    return Replay(row.response_status, row.response_body)
+    for _ in range(3):  # a row can expire, or be purged, between our insert and our read
+        try:
+            if await repository.insert_claim(session, account_id, key, print_, TWIN_WAIT_MS):
+                return None
+        except repository.KeyBusy:
+            raise _busy() from None
+        row = await repository.find(session, account_id, key)
+        if row is None:
+            continue
+        if row.created_at < utcnow() - KEY_LIFETIME:
+            await repository.remove(session, account_id, key)  # expired: the key is new again
+            continue
+        if row.fingerprint != print_:
+            raise KeyReused("this Idempotency-Key was already used with a different request body")
+        assert row.response_status is not None and row.response_body is not None
+        return Replay(row.response_status, row.response_body)
+    raise _busy()
+
+
+def _busy() -> Conflict:
+    return Conflict("a request with this Idempotency-Key is in progress", code="idempotency_conflict")
 
 
 async def complete(session: AsyncSession, account_id: uuid.UUID, key: str, status: int, body: bytes) -> None:
