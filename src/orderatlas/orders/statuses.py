@@ -6,30 +6,7 @@ CONFIRMED = "confirmed"
 FAILED = "failed"
 PRICE_EXCEEDED = "PRICE_EXCEEDED"
 
-ALL_STATUSES = frozenset(
-    {
-        PENDING,
-        PROCESSING,
-        CONFIRMED,
-        "purchased",
-        "shipped",
-        "out_for_delivery",
-        "delivered",
-        "cancelled",
-        "lost",
-        FAILED,
-        PRICE_EXCEEDED,
-        "refunded",
-        "payment_revision",
-        "awaiting_approval",
-        "warning",
-    }
-)
-
-# Where a checkout can end.
-CHECKOUT_FINAL_STATUSES = frozenset(
-    {CONFIRMED, "purchased", "warning", "awaiting_approval", "payment_revision", PRICE_EXCEEDED, FAILED}
-)
+# The statuses a checkout moves through before it ends.
 IN_FLIGHT_STATUSES = frozenset({PENDING, PROCESSING})
 
 FAILURE_CODES = frozenset(

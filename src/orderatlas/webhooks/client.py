@@ -70,29 +70,12 @@ async def _read_some(response: httpx.Response) -> str:
     return data.decode("utf-8", errors="replace")[:BODY_KEPT]
 
 
-async def _exchange(
-    http: httpx.AsyncClient,
-    url: str,
-    body: bytes,
-    headers: dict[str, str],
-    pin: bool,
-    allow_private: bool,
-    use_dns: bool,
-    timeout_s: float,
-) -> tuple[str, httpx.Response]:
-    extensions: dict[str, str] = {}
-    if pin:
-        addresses = await targets.safe_addresses(url, allow_private=allow_private, use_dns=use_dns)
-        url, host, extensions = _pinned(url, addresses[0])
-        headers = {**headers, **host}
-    request = http.build_request(
-        "POST", url, content=body, headers=headers, timeout=timeout_s, extensions=extensions
-    )
-    response = await http.send(request, stream=True, follow_redirects=False)
-    try:
-        return await _read_some(response), response
-    finally:
-        await response.aclose()
+async def _pin(
+    url: str, headers: dict[str, str], allow_private: bool, use_dns: bool
+) -> tuple[str, dict[str, str], dict[str, str]]:
+    addresses = await targets.safe_addresses(url, allow_private=allow_private, use_dns=use_dns)
+    url, host, extensions = _pinned(url, addresses[0])
+    return url, {**headers, **host}, extensions
 
 
 async def post(
@@ -111,9 +94,19 @@ async def post(
     def elapsed() -> int:
         return int((time.monotonic() - started) * 1000)
 
+    extensions: dict[str, str] = {}
     try:
         async with asyncio.timeout(timeout_s):  # the whole exchange, DNS included, not each read
-            text, response = await _exchange(http, url, body, headers, pin, allow_private, use_dns, timeout_s)
+            if pin:
+                url, headers, extensions = await _pin(url, headers, allow_private, use_dns)
+            request = http.build_request(
+                "POST", url, content=body, headers=headers, timeout=timeout_s, extensions=extensions
+            )
+            response = await http.send(request, stream=True, follow_redirects=False)
+            try:
+                text = await _read_some(response)
+            finally:
+                await response.aclose()
     except (targets.UnsafeWebhookUrl, targets.InvalidWebhookUrl) as exc:  # retrying cannot help
         return Attempt(0, elapsed(), error=exc.message, permanent=True)
     except targets.Unresolvable as exc:

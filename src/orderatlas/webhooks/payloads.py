@@ -10,7 +10,6 @@ ORDER_CREATED = "order.created"
 ORDER_STATUS_CHANGED = "order.status_changed"
 TRACKING_CONVERTED = "tracking.converted"
 AQUALINE_SKIPPED = "aqualine.skipped"
-EVENTS = (ORDER_CREATED, ORDER_STATUS_CHANGED, TRACKING_CONVERTED, AQUALINE_SKIPPED)
 
 GREEN, GOLD, RED, BLUE = 0x2ECC71, 0xF1C40F, 0xE74C3C, 0x3498DB
 _COLOURS = {"delivered": GREEN, "shipped": GOLD, "out_for_delivery": GOLD, "cancelled": RED, "failed": RED}
