@@ -1,7 +1,7 @@
 """A real HTTP webhook receiver on 127.0.0.1, recording every request byte for byte."""
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,11 +29,18 @@ class Receiver:
     hold: threading.Event | None = None  # set: requests wait for it before answering
     _changed: threading.Condition = field(default_factory=threading.Condition)
 
-    def wait_for(self, count: int, timeout_s: float = 30) -> list[Received]:
+    def wait_for(
+        self, count: int, timeout_s: float = 30, matching: Callable[[Received], bool] = lambda _: True
+    ) -> list[Received]:
+        """The requests that match, once there are at least `count` of them."""
+
+        def matched() -> list[Received]:
+            return [r for r in self.requests if matching(r)]
+
         with self._changed:
-            if not self._changed.wait_for(lambda: len(self.requests) >= count, timeout=timeout_s):
-                raise AssertionError(f"receiver got {len(self.requests)} requests, expected {count}")
-            return list(self.requests)
+            if not self._changed.wait_for(lambda: len(matched()) >= count, timeout=timeout_s):
+                raise AssertionError(f"receiver got {len(matched())} matching requests, expected {count}")
+            return matched()
 
     def record(self, request: Received) -> None:
         with self._changed:

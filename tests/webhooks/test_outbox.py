@@ -43,11 +43,10 @@ def test_an_event_survives_a_worker_killed_mid_delivery(data_dir: Path, tmp_path
             hold.set()
 
             workers.append(Service(["worker"], data_dir, tmp_path / "worker2.log", env))
-            copies = [
-                r
-                for r in receiver.wait_for(2, timeout_s=60)
-                if r.headers["webhook-id"] == first.headers["webhook-id"]
-            ]
+            same_event = first.headers["webhook-id"]
+            copies = receiver.wait_for(
+                2, timeout_s=60, matching=lambda r: r.headers["webhook-id"] == same_event
+            )
             assert len(copies) >= 2
             assert copies[0].body == copies[1].body
             assert first.json()["order_id"] == order_id
