@@ -77,7 +77,7 @@ def main() -> int:
     )
     try:
         wait_healthy(base_url, serve)
-        key = create_account(data_dir, "bench@example.com", args.orders * 2)["test_api_key"]
+        key = create_account(data_dir, "bench@example.com", test_credits=args.orders * 2)["test_api_key"]
         latencies, order_ids, elapsed = asyncio.run(_place(base_url, key, args.orders, args.concurrency))
         confirm_s = asyncio.run(_until_confirmed(base_url, key, order_ids, deadline_s=600))
     finally:

@@ -82,7 +82,9 @@ def _audit(data_dir: Path, report: ChaosReport) -> None:
             """
             SELECT count(*) FROM accounts a
             WHERE a.credit_balance <> (SELECT coalesce(sum(amount), 0) FROM credit_transactions c
-                                       WHERE c.account_id = a.id)
+                                       WHERE c.account_id = a.id AND NOT c.test_mode)
+               OR a.test_credit_balance <> (SELECT coalesce(sum(amount), 0) FROM credit_transactions c
+                                            WHERE c.account_id = a.id AND c.test_mode)
             """
         ).fetchone()
     for status, purchases, refunds in rows:
@@ -129,7 +131,7 @@ def run_chaos(
 
     try:
         wait_healthy(base_url, api)
-        key = create_account(data_dir, "chaos@example.com", orders * 2)["test_api_key"]
+        key = create_account(data_dir, "chaos@example.com", test_credits=orders * 2)["test_api_key"]
         with httpx.Client(base_url=base_url, headers={"X-API-Key": key}, timeout=30) as http:
             for n in range(orders):
                 body = legacy_order(

@@ -75,9 +75,10 @@ class LiveService:
     base_url: str
     data_dir: Path
 
-    def new_key(self, credits: int) -> str:
+    def new_key(self, test_credits: int) -> str:
+        """A new account's test key, with this many test-mode credits."""
         email = f"seller-{uuid.uuid4().hex[:12]}@example.com"
-        return str(create_account(self.data_dir, email, credits)["test_api_key"])
+        return str(create_account(self.data_dir, email, test_credits=test_credits)["test_api_key"])
 
 
 @pytest.fixture(scope="session")

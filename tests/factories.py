@@ -40,11 +40,14 @@ class AccountFactory:
         self._sessionmaker = sessionmaker
         self._count = 0
 
-    async def create(self, credits: int = 100, email: str | None = None) -> SellerAccount:
+    async def create(
+        self, *, test_credits: int = 100, live_credits: int = 0, email: str | None = None
+    ) -> SellerAccount:
+        """Both balances are set explicitly: test keys spend test_credits, live keys live_credits."""
         self._count += 1
         email = email or f"seller{self._count}@example.com"
         async with unit_of_work(self._sessionmaker, None) as session:
-            new = await create_account(session, email, credits)
+            new = await create_account(session, email, credits=live_credits, test_credits=test_credits)
         return SellerAccount(str(new.account.id), email, new.live_key.plaintext, new.test_key.plaintext)
 
 

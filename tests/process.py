@@ -46,8 +46,19 @@ def run_cli(
     )
 
 
-def create_account(data_dir: Path, email: str, credits: int) -> dict[str, Any]:
-    done = run_cli("accounts", "create", "--email", email, "--credits", str(credits), data_dir=data_dir)
+def create_account(data_dir: Path, email: str, *, test_credits: int, live_credits: int = 0) -> dict[str, Any]:
+    """`orderatlas accounts create` with both balances set explicitly."""
+    done = run_cli(
+        "accounts",
+        "create",
+        "--email",
+        email,
+        "--credits",
+        str(live_credits),
+        "--test-credits",
+        str(test_credits),
+        data_dir=data_dir,
+    )
     assert done.returncode == 0, done.stderr
     result: dict[str, Any] = json.loads(done.stdout)
     return result

@@ -20,21 +20,29 @@ def _account_state(live: LiveService, api_key: str) -> dict[str, Any]:
     ) as db:
         row = db.execute(
             """
-            SELECT a.credit_balance,
-                   (SELECT coalesce(sum(amount), 0) FROM credit_transactions c WHERE c.account_id = a.id),
+            SELECT a.test_credit_balance,
+                   (SELECT coalesce(sum(amount), 0) FROM credit_transactions c
+                    WHERE c.account_id = a.id AND c.test_mode),
                    (SELECT count(*) FROM orders o WHERE o.account_id = a.id),
                    (SELECT count(*) FROM credit_transactions c
-                    WHERE c.account_id = a.id AND c.type = 'order_debit')
+                    WHERE c.account_id = a.id AND c.type = 'order_debit'),
+                   a.credit_balance
             FROM accounts a JOIN api_keys k ON k.account_id = a.id WHERE k.key_hash = %s
             """,
             (sha256_hex(api_key),),
         ).fetchone()
     assert row is not None
-    return {"balance": row[0], "ledger_sum": row[1], "orders": row[2], "debits": row[3]}
+    return {
+        "balance": row[0],
+        "ledger_sum": row[1],
+        "orders": row[2],
+        "debits": row[3],
+        "live_balance": row[4],
+    }
 
 
 async def test_fifty_concurrent_orders_on_credits_for_ten(live_service: LiveService) -> None:
-    key = live_service.new_key(credits=20)  # 10 placements at 2 credits
+    key = live_service.new_key(test_credits=20)  # 10 placements at 2 credits
     async with httpx.AsyncClient(
         base_url=live_service.base_url, headers={"X-API-Key": key}, timeout=60
     ) as http:
@@ -44,11 +52,11 @@ async def test_fifty_concurrent_orders_on_credits_for_ten(live_service: LiveServ
     assert codes.count(402) == 40
     assert all(r.json()["code"] == "insufficient_credits" for r in responses if r.status_code == 402)
     state = _account_state(live_service, key)
-    assert state == {"balance": 0, "ledger_sum": 0, "orders": 10, "debits": 10}
+    assert state == {"balance": 0, "ledger_sum": 0, "orders": 10, "debits": 10, "live_balance": 0}
 
 
 async def test_twenty_concurrent_retries_with_one_key_make_one_order(live_service: LiveService) -> None:
-    key = live_service.new_key(credits=100)
+    key = live_service.new_key(test_credits=100)
     headers = {"X-API-Key": key, "Idempotency-Key": "connector-retry-1"}
     async with httpx.AsyncClient(base_url=live_service.base_url, headers=headers, timeout=60) as http:
         responses = await asyncio.gather(*(http.post("/v1/order", json=legacy_order()) for _ in range(20)))

@@ -1,5 +1,6 @@
 """The product as a user meets it: the `orderatlas` command in real processes on the embedded default."""
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -20,16 +21,24 @@ from tests.process import (
 
 
 def test_every_command_has_help() -> None:
-    for command in ([], ["serve"], ["api"], ["worker"], ["migrate"], ["accounts"], ["accounts", "create"]):
+    accounts = [["accounts"], ["accounts", "create"], ["accounts", "show"], ["accounts", "credit"]]
+    for command in ([], ["serve"], ["api"], ["worker"], ["migrate"], *accounts):
         done = subprocess.run([*ORDERATLAS, *command, "--help"], capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         assert "Usage" in done.stdout
 
 
 def test_accounts_create_prints_keys_once_and_refuses_a_taken_email(data_dir: Path) -> None:
-    created = create_account(data_dir, "seller@example.com", 10)
-    assert set(created) == {"account_id", "email", "credit_balance", "api_key", "test_api_key"}
-    assert created["credit_balance"] == 10
+    done = run_cli(
+        "accounts", "create", "--email", "seller@example.com", "--credits", "10", data_dir=data_dir
+    )
+    assert done.returncode == 0, done.stderr
+    created = json.loads(done.stdout)
+    assert set(created) == {
+        "account_id", "email", "credit_balance", "test_credit_balance", "api_key", "test_api_key"
+    }  # fmt: skip
+    assert created["credit_balance"] == 10  # --credits grants live credits
+    assert created["test_credit_balance"] == 1000  # ORDERATLAS_TEST_CREDITS' default, a separate balance
     assert created["api_key"].startswith("oatl_live_") and len(created["api_key"]) >= len("oatl_live_") + 32
     assert created["test_api_key"].startswith("oatl_test_") and len(created["test_api_key"]) >= 42
     again = run_cli("accounts", "create", "--email", "Seller@Example.com", data_dir=data_dir)
@@ -49,7 +58,9 @@ def test_serve_places_both_shapes_and_keeps_data_across_a_restart(data_dir: Path
     serve = Service(["serve", "--port", port], data_dir, tmp_path / "serve.log", clean_env())
     try:
         wait_healthy(base_url, serve)
-        key = create_account(data_dir, "seller@example.com", 10)["test_api_key"]  # while serve runs
+        key = create_account(data_dir, "seller@example.com", test_credits=10)[
+            "test_api_key"
+        ]  # while serve runs
         headers = {"X-API-Key": key}
         legacy = httpx.post(f"{base_url}/v1/order", json=legacy_order(), headers=headers).json()
         multi = httpx.post(f"{base_url}/v1/order", json=multi_order(), headers=headers).json()
@@ -80,7 +91,7 @@ def test_api_and_workers_run_as_separate_processes(data_dir: Path, tmp_path: Pat
         pool = [
             Service(["worker"], data_dir, tmp_path / f"worker{n}.log", clean_env()) for n in range(workers)
         ]
-        key = create_account(data_dir, "seller@example.com", 20)["test_api_key"]
+        key = create_account(data_dir, "seller@example.com", test_credits=20)["test_api_key"]
         order_ids = [
             httpx.post(f"{base_url}/v1/order", json=legacy_order(), headers={"X-API-Key": key}).json()[
                 "order_id"

@@ -20,7 +20,7 @@ MAX_EXAMPLES = 40
 
 @pytest.fixture
 def api_schema(live_service: LiveService) -> OpenApiSchema:
-    key = live_service.new_key(credits=100_000)
+    key = live_service.new_key(test_credits=100_000)
     probe = httpx.get(f"{live_service.base_url}/v1/order/{'0' * 8}", headers={"X-API-Key": key})
     assert probe.status_code == 404, probe.text  # the key works: the fuzzing is not 401s all the way down
     schema = schemathesis.openapi.from_url(

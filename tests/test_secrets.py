@@ -82,7 +82,7 @@ def test_sentinel_secrets_are_nowhere_after_the_order_finishes(data_dir: Path, t
     )
     try:
         wait_healthy(base_url, serve)
-        key = create_account(data_dir, "seller@example.com", 10)["test_api_key"]
+        key = create_account(data_dir, "seller@example.com", test_credits=10)["test_api_key"]
         response = httpx.post(f"{base_url}/v1/order", json=_order(), headers={"X-API-Key": key})
         assert response.status_code == 200, response.text
         detail = wait_final(base_url, key, response.json()["order_id"])

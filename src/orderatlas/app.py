@@ -9,6 +9,8 @@ from arq import Worker, create_pool
 from fastapi import FastAPI
 
 from orderatlas.api_keys.router import router as api_keys_router
+from orderatlas.billing.router import router as billing_router
+from orderatlas.billing.stripe_api import StripeGateway
 from orderatlas.config import Settings
 from orderatlas.db import create_engine, create_sessionmaker
 from orderatlas.errors import install_error_handlers
@@ -31,6 +33,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.redis = await create_pool(redis_settings(settings.redis_url or ""))
         app.state.retailers = Retailers(app.state.sessionmaker, settings)
+        app.state.stripe = StripeGateway(settings)
         worker = Worker(**worker_options(settings, handle_signals=False)) if run_worker else None
         worker_task = asyncio.create_task(worker.async_run()) if worker else None
         try:
@@ -41,6 +44,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker_task
                 await worker.close()
+            await app.state.stripe.aclose()
             await app.state.redis.aclose()
             await engine.dispose()
 
@@ -56,6 +60,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     app.include_router(settings_router)
     app.include_router(api_keys_router)
     app.include_router(webhooks_router)
+    app.include_router(billing_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

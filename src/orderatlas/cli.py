@@ -1,18 +1,23 @@
-"""The `orderatlas` command: serve, api, worker, migrate, accounts."""
+"""The `orderatlas` command: serve, api, worker, migrate, accounts (create, show, credit)."""
+
+from __future__ import annotations
 
 import asyncio
 import json
 import logging
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from orderatlas.config import Settings, settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 app = typer.Typer(help="OrderAtlas: a self-hostable order-placement API.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
@@ -106,42 +111,119 @@ def migrate(data_dir: DataDir = None) -> None:
     typer.echo("database is up to date")
 
 
+def _run_in_database(work: Callable[[AsyncSession], Awaitable[dict[str, object]]]) -> None:
+    """Migrate, run `work` in one unit of work, print its JSON; an OrderAtlasError exits 1."""
+    from orderatlas.db import create_engine, create_sessionmaker, unit_of_work
+    from orderatlas.errors import OrderAtlasError
+    from orderatlas.migrate import upgrade
+
+    async def run() -> dict[str, object]:
+        engine = create_engine(settings.database_url or "", pool_size=1)
+        try:
+            async with unit_of_work(create_sessionmaker(engine), None) as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    with _services(settings, need_redis=False):
+        upgrade(settings)
+        try:
+            result = asyncio.run(run())
+        except OrderAtlasError as exc:
+            typer.echo(json.dumps({"error": exc.message, "code": exc.code}), err=True)
+            raise typer.Exit(1) from None
+    typer.echo(json.dumps(result))
+
+
+Email = Annotated[str, typer.Option(help="The account's email.")]
+
+
 @accounts_app.command("create")
 def accounts_create(
-    email: Annotated[str, typer.Option(help="The account's email.")],
-    credits: Annotated[int, typer.Option(min=0, help="Credits granted at creation.")] = 0,
+    email: Email,
+    credits: Annotated[int, typer.Option(min=0, help="Live (paid) credits granted at creation.")] = 0,
+    test_credits: Annotated[
+        int | None,
+        typer.Option(min=0, help="Test-mode credits to start with [default: ORDERATLAS_TEST_CREDITS]."),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Create an account with a live and a test API key; prints them once, as JSON."""
     _configure(data_dir)
     from orderatlas.accounts.service import create_account
-    from orderatlas.db import create_engine, create_sessionmaker, unit_of_work
-    from orderatlas.errors import OrderAtlasError
-    from orderatlas.migrate import upgrade
 
-    async def create() -> dict[str, object]:
-        engine = create_engine(settings.database_url or "", pool_size=1)
-        try:
-            async with unit_of_work(create_sessionmaker(engine), None) as session:
-                new = await create_account(session, email, credits)
-        finally:
-            await engine.dispose()
+    async def create(session: AsyncSession) -> dict[str, object]:
+        test = settings.test_credits if test_credits is None else test_credits
+        new = await create_account(session, email, credits=credits, test_credits=test)
         return {
             "account_id": str(new.account.id),
             "email": new.account.email,
             "credit_balance": new.account.credit_balance,
+            "test_credit_balance": new.account.test_credit_balance,
             "api_key": new.live_key.plaintext,
             "test_api_key": new.test_key.plaintext,
         }
 
-    with _services(settings, need_redis=False):
-        upgrade(settings)
-        try:
-            result = asyncio.run(create())
-        except OrderAtlasError as exc:
-            typer.echo(json.dumps({"error": exc.message, "code": exc.code}), err=True)
-            raise typer.Exit(1) from None
-    typer.echo(json.dumps(result))
+    _run_in_database(create)
+
+
+@accounts_app.command("show")
+def accounts_show(email: Email, data_dir: DataDir = None) -> None:
+    """Print an account, its keys (prefixes only) and both balances, as JSON."""
+    _configure(data_dir)
+    from orderatlas.accounts.service import find_account
+    from orderatlas.kit.time import iso_z
+
+    async def show(session: AsyncSession) -> dict[str, object]:
+        found = await find_account(session, email)
+        account = found.account
+        return {
+            "account_id": str(account.id),
+            "email": account.email,
+            "created_at": iso_z(account.created_at),
+            "credit_balance": account.credit_balance,
+            "credits_owed": account.credits_owed,
+            "test_credit_balance": account.test_credit_balance,
+            "test_credits_owed": account.test_credits_owed,
+            "api_keys": [
+                {
+                    "id": str(key.id),
+                    "key_prefix": key.key_prefix,
+                    "mode": key.mode,
+                    "name": key.name,
+                    "active": key.active,
+                    "created_at": iso_z(key.created_at),
+                }
+                for key in found.keys
+            ],
+        }
+
+    _run_in_database(show)
+
+
+@accounts_app.command("credit")
+def accounts_credit(
+    email: Email,
+    amount: Annotated[int, typer.Option(help="Credits to add (negative: to take away).")],
+    reason: Annotated[str, typer.Option(help="Why: the ledger row's description.")],
+    test: Annotated[bool, typer.Option("--test", help="Adjust the test-mode balance instead.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Write an adjustment to the ledger (never below zero) and print the new balance as JSON."""
+    _configure(data_dir)
+    from orderatlas.accounts.service import credit_account
+
+    async def credit(session: AsyncSession) -> dict[str, object]:
+        account, balance = await credit_account(session, email, amount, reason, test_mode=test)
+        return {
+            "account_id": str(account.id),
+            "email": account.email,
+            "mode": "test" if test else "live",
+            "amount": amount,
+            "credit_balance": balance,
+        }
+
+    _run_in_database(credit)
 
 
 if __name__ == "__main__":

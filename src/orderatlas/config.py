@@ -5,12 +5,14 @@ import json
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, PositiveInt, field_validator, model_validator
+from pydantic import AliasChoices, Field, PositiveInt, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ORDERATLAS_", extra="ignore", validate_assignment=True)
+    model_config = SettingsConfigDict(
+        env_prefix="ORDERATLAS_", extra="ignore", validate_assignment=True, populate_by_name=True
+    )
 
     # Unset URLs mean "start the embedded PostgreSQL / Redis under data_dir" (see embedded.py).
     database_url: str | None = None
@@ -26,7 +28,32 @@ class Settings(BaseSettings):
     sandbox_latency_ms: int = Field(default=0, ge=0)
     proxy_probe_timeout_s: float = Field(default=3.0, gt=0)
 
-    placement_cost: int = Field(default=2, ge=0)
+    # The price list: every route that charges reads these, and GET /v1/billing/balance shows them.
+    # ORDERATLAS_PLACEMENT_COST is the older name of the first one.
+    cost_order_placement: int = Field(
+        default=2,
+        ge=0,
+        validation_alias=AliasChoices(
+            "cost_order_placement", "ORDERATLAS_COST_ORDER_PLACEMENT", "ORDERATLAS_PLACEMENT_COST"
+        ),
+    )
+    cost_tracking_conversion: int = Field(default=1, ge=0)
+    cost_order_import: int = Field(default=1, ge=0)
+    # Every new account starts with this many test-mode credits (a separate balance from live).
+    test_credits: int = Field(default=1000, ge=0)
+
+    # Stripe Checkout top-ups. Unset secret key: POST /v1/billing/topup answers 503 for that mode.
+    stripe_secret_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_test_secret_key: str | None = None
+    stripe_test_webhook_secret: str | None = None
+    # Another Stripe API (stripe-mock, a local fake); unset means Stripe's own.
+    stripe_api_base: str | None = None
+    stripe_timeout_s: float = Field(default=20.0, gt=0)
+    credit_price_cents: int = Field(default=10, ge=1)
+    credit_currency: str = Field(default="usd", pattern=r"^[a-zA-Z]{3}$")
+    topup_min_credits: int = Field(default=10, ge=1)
+    topup_max_credits: int = Field(default=100_000, ge=1)
 
     worker_max_jobs: int = Field(default=10, ge=1)
     checkout_job_timeout_s: int = Field(default=600, ge=1)
@@ -72,6 +99,17 @@ class Settings(BaseSettings):
                 else [part.strip() for part in text.split(",") if part.strip()]
             )
         return value
+
+    @property
+    def placement_cost(self) -> int:
+        """The older name of cost_order_placement, kept for code that still reads it."""
+        return self.cost_order_placement
+
+    @model_validator(mode="after")
+    def _topup_bounds(self) -> "Settings":
+        if self.topup_min_credits > self.topup_max_credits:
+            raise ValueError("ORDERATLAS_TOPUP_MIN_CREDITS must not exceed ORDERATLAS_TOPUP_MAX_CREDITS")
+        return self
 
     @model_validator(mode="after")
     def _lease_outlives_a_send(self) -> "Settings":

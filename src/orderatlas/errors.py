@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 class OrderAtlasError(Exception):
     status_code = 400
     code = "bad_request"
+    # Fields the body carries beside error and code (a 402 says what is left).
+    extra: dict[str, Any] = {}
 
     def __init__(self, message: str, *, code: str | None = None, status_code: int | None = None) -> None:
         super().__init__(message)
@@ -45,6 +47,7 @@ class InsufficientCredits(OrderAtlasError):
 
     def __init__(self, have: int, need: int) -> None:
         super().__init__(f"insufficient credits: have {have}, need {need}")
+        self.extra = {"credits_remaining": have}
 
 
 class NotFound(OrderAtlasError):
@@ -69,17 +72,26 @@ class ErrorBody(BaseModel):
     code: str
 
 
+class InsufficientCreditsBody(ErrorBody):
+    """402: the balance could not cover the cost; nothing was charged."""
+
+    credits_remaining: int
+
+
 def error_body(message: str, code: str) -> dict[str, str]:
     return {"error": message, "code": code}
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for a route's error statuses; validation errors are always 400."""
-    return {status: {"model": ErrorBody} for status in sorted({400, 401, *statuses})}
+    return {
+        status: {"model": InsufficientCreditsBody if status == 402 else ErrorBody}
+        for status in sorted({400, 401, *statuses})
+    }
 
 
 def render_error(exc: OrderAtlasError) -> JSONResponse:
-    return JSONResponse(error_body(exc.message, exc.code), status_code=exc.status_code)
+    return JSONResponse({**error_body(exc.message, exc.code), **exc.extra}, status_code=exc.status_code)
 
 
 async def _orderatlas_error(_: Request, exc: Exception) -> JSONResponse:

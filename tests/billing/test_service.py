@@ -1,4 +1,4 @@
-"""Credits move only through ledger rows, never below zero, and an order is refunded at most once."""
+"""Credits move only through ledger rows of their mode, never below zero, and exactly once."""
 
 import uuid
 
@@ -9,20 +9,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from orderatlas.billing import service as billing
 from orderatlas.db import unit_of_work
-from orderatlas.errors import InsufficientCredits
-from orderatlas.models import Account, CreditTransaction, Order
+from orderatlas.errors import BadRequest, InsufficientCredits
+from orderatlas.models import Account, CreditTopup, CreditTransaction, Order
 from tests.factories import AccountFactory
 
 pytestmark = pytest.mark.asyncio
 
 
-async def _order_for(session: AsyncSession, account_id: uuid.UUID) -> uuid.UUID:
+async def order_for(session: AsyncSession, account_id: uuid.UUID, *, test_mode: bool = True) -> uuid.UUID:
     order_id = uuid.uuid4()
     await session.execute(
         insert(Order).values(
             id=order_id,
             account_id=account_id,
-            test_mode=True,
+            test_mode=test_mode,
             retailer="sandbox",
             platform="AmazonUS",
             status="failed",
@@ -43,14 +43,31 @@ async def _order_for(session: AsyncSession, account_id: uuid.UUID) -> uuid.UUID:
     return order_id
 
 
-async def _balance_and_ledger_sum(
-    sessionmaker: async_sessionmaker[AsyncSession], account_id: uuid.UUID
+async def topup_for(
+    session: AsyncSession, account_id: uuid.UUID, credits: int, *, test_mode: bool
+) -> uuid.UUID:
+    topup = CreditTopup(
+        account_id=account_id,
+        test_mode=test_mode,
+        credits=credits,
+        amount_cents=credits * 10,
+        currency="usd",
+        stripe_session_id=f"cs_{uuid.uuid4().hex}",
+    )
+    session.add(topup)
+    await session.flush()
+    return topup.id
+
+
+async def balance_and_ledger_sum(
+    sessionmaker: async_sessionmaker[AsyncSession], account_id: uuid.UUID, *, test_mode: bool = True
 ) -> tuple[int, int]:
+    column = Account.test_credit_balance if test_mode else Account.credit_balance
     async with sessionmaker() as session:
-        balance = await session.scalar(select(Account.credit_balance).where(Account.id == account_id))
+        balance = await session.scalar(select(column).where(Account.id == account_id))
         total = await session.scalar(
             select(func.coalesce(func.sum(CreditTransaction.amount), 0)).where(
-                CreditTransaction.account_id == account_id
+                CreditTransaction.account_id == account_id, CreditTransaction.test_mode == test_mode
             )
         )
     return int(balance or 0), int(total or 0)
@@ -59,47 +76,125 @@ async def _balance_and_ledger_sum(
 async def test_refund_happens_once_however_often_it_is_asked(
     accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     account_id = uuid.UUID(seller.account_id)
     async with unit_of_work(sessionmaker, None) as session:
-        order_id = await _order_for(session, account_id)
-        await billing.debit_for_order(session, account_id, order_id, 2)
+        order_id = await order_for(session, account_id)
+        await billing.debit_for_order(session, account_id, order_id, 2, test_mode=True)
     results = []
     for _ in range(3):
         async with unit_of_work(sessionmaker, None) as session:
-            results.append(await billing.refund_order(session, account_id, order_id, 2, "TEST"))
+            results.append(
+                await billing.refund_order(session, account_id, order_id, 2, "TEST", test_mode=True)
+            )
     assert results == [True, False, False]
-    assert await _balance_and_ledger_sum(sessionmaker, account_id) == (10, 10)
+    assert await balance_and_ledger_sum(sessionmaker, account_id) == (10, 10)
 
 
 async def test_debit_never_takes_the_balance_below_zero(
     accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    seller = await accounts.create(credits=3)
+    seller = await accounts.create(test_credits=3)
     account_id = uuid.UUID(seller.account_id)
     async with unit_of_work(sessionmaker, None) as session:
-        assert (
-            await billing.debit_for_order(session, account_id, await _order_for(session, account_id), 2) == 1
-        )
+        order_id = await order_for(session, account_id)
+        assert await billing.debit_for_order(session, account_id, order_id, 2, test_mode=True) == 1
+    with pytest.raises(InsufficientCredits, match="have 1, need 2") as refused:
+        async with unit_of_work(sessionmaker, None) as session:
+            order_id = await order_for(session, account_id)
+            await billing.debit_for_order(session, account_id, order_id, 2, test_mode=True)
+    assert refused.value.extra == {"credits_remaining": 1}
+    assert await balance_and_ledger_sum(sessionmaker, account_id) == (1, 1)
+
+
+async def test_a_test_mode_debit_never_touches_the_live_balance(
+    accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    seller = await accounts.create(test_credits=1, live_credits=100)
+    account_id = uuid.UUID(seller.account_id)
     with pytest.raises(InsufficientCredits, match="have 1, need 2"):
         async with unit_of_work(sessionmaker, None) as session:
-            await billing.debit_for_order(session, account_id, await _order_for(session, account_id), 2)
-    assert await _balance_and_ledger_sum(sessionmaker, account_id) == (1, 1)
+            order_id = await order_for(session, account_id)
+            await billing.debit_for_order(session, account_id, order_id, 2, test_mode=True)
+    async with unit_of_work(sessionmaker, None) as session:
+        order_id = await order_for(session, account_id, test_mode=False)
+        assert await billing.debit_for_order(session, account_id, order_id, 2, test_mode=False) == 98
+    assert await balance_and_ledger_sum(sessionmaker, account_id, test_mode=True) == (1, 1)
+    assert await balance_and_ledger_sum(sessionmaker, account_id, test_mode=False) == (98, 98)
 
 
-async def test_the_database_refuses_a_negative_balance(
+async def test_the_database_refuses_a_negative_balance_in_either_mode(
     accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    seller = await accounts.create(credits=1)
-    with pytest.raises(IntegrityError, match="credit_balance_not_negative"):
+    seller = await accounts.create(test_credits=1)
+    for column, constraint in (
+        ("credit_balance", "credit_balance_not_negative"),
+        ("test_credit_balance", "test_credit_balance_not_negative"),
+        ("credits_owed", "credits_owed_not_negative"),
+    ):
+        with pytest.raises(IntegrityError, match=constraint):
+            async with unit_of_work(sessionmaker, None) as session:
+                await session.execute(
+                    update(Account).where(Account.id == uuid.UUID(seller.account_id)).values({column: -1})
+                )
+
+
+async def test_starting_credits_are_ledger_rows_of_their_mode(
+    accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    seller = await accounts.create(test_credits=25, live_credits=7)
+    account_id = uuid.UUID(seller.account_id)
+    assert await balance_and_ledger_sum(sessionmaker, account_id, test_mode=True) == (25, 25)
+    assert await balance_and_ledger_sum(sessionmaker, account_id, test_mode=False) == (7, 7)
+
+
+async def test_an_adjustment_never_goes_below_zero_and_is_a_row(
+    accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    seller = await accounts.create(test_credits=0, live_credits=5)
+    account_id = uuid.UUID(seller.account_id)
+    with pytest.raises(BadRequest, match="balance is 5: an adjustment of -6") as refused:
         async with unit_of_work(sessionmaker, None) as session:
-            await session.execute(
-                update(Account).where(Account.id == uuid.UUID(seller.account_id)).values(credit_balance=-1)
-            )
+            await billing.adjust(session, account_id, -6, "chargeback", test_mode=False)
+    assert refused.value.code == "balance_too_low"
+    async with unit_of_work(sessionmaker, None) as session:
+        assert await billing.adjust(session, account_id, -5, "chargeback", test_mode=False) == 0
+        assert await billing.adjust(session, account_id, 40, "goodwill", test_mode=False) == 40
+    assert await balance_and_ledger_sum(sessionmaker, account_id, test_mode=False) == (40, 40)
 
 
-async def test_initial_credits_are_a_ledger_row(
+async def test_a_top_up_is_deposited_once(
     accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    seller = await accounts.create(credits=25)
-    assert await _balance_and_ledger_sum(sessionmaker, uuid.UUID(seller.account_id)) == (25, 25)
+    seller = await accounts.create(test_credits=0, live_credits=3)
+    account_id = uuid.UUID(seller.account_id)
+    results = []
+    async with unit_of_work(sessionmaker, None) as session:
+        topup_id = await topup_for(session, account_id, 100, test_mode=False)
+    for _ in range(2):
+        async with unit_of_work(sessionmaker, None) as session:
+            results.append(await billing.deposit(session, account_id, topup_id, 100, test_mode=False))
+    assert results == [103, None]
+    assert await balance_and_ledger_sum(sessionmaker, account_id, test_mode=False) == (103, 103)
+
+
+async def test_what_a_refund_cannot_take_back_is_owed_and_taken_from_the_next_deposit(
+    accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    seller = await accounts.create(test_credits=0, live_credits=0)
+    account_id = uuid.UUID(seller.account_id)
+    async with unit_of_work(sessionmaker, None) as session:
+        first = await topup_for(session, account_id, 100, test_mode=False)
+        await billing.deposit(session, account_id, first, 100, test_mode=False)
+        await billing.adjust(session, account_id, -70, "spent", test_mode=False)
+        assert await billing.take_back(session, account_id, first, 100, test_mode=False) == (30, 70)
+        assert await billing.current_balance(session, account_id, test_mode=False) == 0
+        assert await billing.credits_owed(session, account_id, test_mode=False) == 70
+    async with unit_of_work(sessionmaker, None) as session:
+        small = await topup_for(session, account_id, 50, test_mode=False)
+        assert await billing.deposit(session, account_id, small, 50, test_mode=False) == 0
+        assert await billing.credits_owed(session, account_id, test_mode=False) == 20
+        big = await topup_for(session, account_id, 100, test_mode=False)
+        assert await billing.deposit(session, account_id, big, 100, test_mode=False) == 80
+        assert await billing.credits_owed(session, account_id, test_mode=False) == 0
+    assert await balance_and_ledger_sum(sessionmaker, account_id, test_mode=False) == (80, 80)

@@ -41,7 +41,7 @@ async def test_a_replay_returns_the_same_bytes_and_acts_once(
     sessionmaker: async_sessionmaker[AsyncSession],
     redis: ArqRedis,
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     first = await client.post("/v1/order", json=legacy_order(), headers=keyed(seller, "order-1"))
     second = await client.post("/v1/order", json=legacy_order(), headers=keyed(seller, "order-1"))
     assert first.status_code == second.status_code == 200
@@ -56,7 +56,7 @@ async def test_a_replay_returns_the_same_bytes_and_acts_once(
 async def test_the_same_body_with_different_spacing_is_the_same_request(
     client: httpx.AsyncClient, accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     body = legacy_order()
     compact = json.dumps(body, separators=(",", ":"))
     spaced = json.dumps(dict(reversed(list(body.items()))), indent=2)
@@ -70,7 +70,7 @@ async def test_the_same_body_with_different_spacing_is_the_same_request(
 async def test_a_different_body_with_the_same_key_is_422_and_changes_nothing(
     client: httpx.AsyncClient, accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     await client.post("/v1/order", json=legacy_order(), headers=keyed(seller, "k"))
     response = await client.post("/v1/order", json=legacy_order(quantity=2), headers=keyed(seller, "k"))
     assert response.status_code == 422
@@ -82,7 +82,7 @@ async def test_a_different_body_with_the_same_key_is_422_and_changes_nothing(
 async def test_validation_failures_are_not_stored(
     client: httpx.AsyncClient, accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     bad = await client.post("/v1/order", json=legacy_order(platform="Nowhere"), headers=keyed(seller, "k"))
     assert bad.status_code == 400
     fixed = await client.post("/v1/order", json=legacy_order(), headers=keyed(seller, "k"))
@@ -94,7 +94,7 @@ async def test_validation_failures_are_not_stored(
 async def test_failed_dependency_5xx_is_not_stored(
     client: httpx.AsyncClient, accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     unreachable = legacy_order(proxy="127.0.0.1:1")
     assert (await client.post("/v1/order", json=unreachable, headers=keyed(seller, "k"))).status_code == 503
     async with sessionmaker() as session:
@@ -106,11 +106,11 @@ async def test_failed_dependency_5xx_is_not_stored(
 async def test_a_402_is_stored_and_replayed(
     client: httpx.AsyncClient, accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    seller = await accounts.create(credits=1)
+    seller = await accounts.create(test_credits=1)
     first = await client.post("/v1/order", json=legacy_order(), headers=keyed(seller, "k"))
     assert first.status_code == 402
     async with sessionmaker() as session, session.begin():
-        await session.execute(update(Account).values(credit_balance=100))
+        await session.execute(update(Account).values(test_credit_balance=100))
     again = await client.post("/v1/order", json=legacy_order(), headers=keyed(seller, "k"))
     assert again.status_code == 402
     assert again.content == first.content
@@ -120,14 +120,14 @@ async def test_a_402_is_stored_and_replayed(
 
 @pytest.mark.parametrize("key", ["x" * 256, "   "])
 async def test_a_bad_key_is_400(client: httpx.AsyncClient, accounts: AccountFactory, key: str) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     response = await client.post("/v1/order", json=legacy_order(), headers=keyed(seller, key))
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_idempotency_key"
 
 
 async def test_a_255_character_key_is_fine(client: httpx.AsyncClient, accounts: AccountFactory) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     response = await client.post("/v1/order", json=legacy_order(), headers=keyed(seller, "k" * 255))
     assert response.status_code == 200
 
@@ -135,7 +135,7 @@ async def test_a_255_character_key_is_fine(client: httpx.AsyncClient, accounts: 
 async def test_keys_are_scoped_to_the_account(
     client: httpx.AsyncClient, accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    one, two = await accounts.create(credits=10), await accounts.create(credits=10)
+    one, two = await accounts.create(test_credits=10), await accounts.create(test_credits=10)
     first = await client.post("/v1/order", json=legacy_order(), headers=keyed(one, "shared"))
     second = await client.post("/v1/order", json=legacy_order(), headers=keyed(two, "shared"))
     assert first.json()["order_id"] != second.json()["order_id"]
@@ -145,7 +145,7 @@ async def test_keys_are_scoped_to_the_account(
 async def test_a_key_expires_after_24_hours(
     client: httpx.AsyncClient, accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     first = await client.post("/v1/order", json=legacy_order(), headers=keyed(seller, "k"))
     async with sessionmaker() as session, session.begin():
         await session.execute(
@@ -162,7 +162,7 @@ async def test_a_request_in_progress_gets_409(
     sessionmaker: async_sessionmaker[AsyncSession],
     settings: Settings,
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     body = json.dumps(legacy_order()).encode()
     print_ = service.fingerprint(settings.secret_key or "", "POST", "/v1/order", body)
     # What a first request holds while it runs: the key claimed in its transaction, not committed.
@@ -184,7 +184,7 @@ async def test_a_request_in_progress_gets_409(
 async def test_twenty_concurrent_requests_with_one_key_make_one_order(
     client: httpx.AsyncClient, accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    seller = await accounts.create(credits=100)
+    seller = await accounts.create(test_credits=100)
     responses = await asyncio.gather(
         *(client.post("/v1/order", json=legacy_order(), headers=keyed(seller, "race")) for _ in range(20))
     )
@@ -203,7 +203,7 @@ async def test_live_and_test_keys_do_not_share_idempotency_keys(
     settings: Settings,
 ) -> None:
     settings.retailer = "sandbox"
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10, live_credits=10)
     test = await client.post("/v1/order", json=legacy_order(), headers=keyed(seller, "k"))
     live = await client.post(
         "/v1/order", json=legacy_order(), headers={**seller.live_headers, "Idempotency-Key": "k"}

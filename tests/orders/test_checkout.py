@@ -69,7 +69,7 @@ async def test_legacy_order_is_confirmed_with_a_3_7_7_order_id(
     accounts: AccountFactory,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     detail = await checkout(client, worker, seller, legacy_order(product_id="B0TEST1485", quantity=2))
     assert detail["status"] == "confirmed"
     assert detail["platform_order_id"][:1] == "1"
@@ -134,7 +134,7 @@ async def test_status_tags_end_in_that_status_without_refund(
     sessionmaker: async_sessionmaker[AsyncSession],
     status: str,
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     detail = await checkout(client, worker, seller, legacy_order(account_email=f"buyer+{status}@example.com"))
     assert detail["status"] == status
     assert detail["failure_reason_code"] == ""
@@ -167,7 +167,7 @@ async def test_terminal_codes_fail_once_and_refund(
     sessionmaker: async_sessionmaker[AsyncSession],
     code: str,
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     detail = await checkout(
         client, worker, seller, legacy_order(account_email=f"buyer+{code.lower()}@example.com")
     )
@@ -222,7 +222,7 @@ async def test_session_flags_retry_once_then_softblock(
     sessionmaker: async_sessionmaker[AsyncSession],
     code: str,
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     detail = await checkout(
         client, worker, seller, legacy_order(account_email=f"buyer+{code.lower()}@example.com")
     )
@@ -242,7 +242,7 @@ async def test_session_flag_once_succeeds_on_the_fresh_session(
     sessionmaker: async_sessionmaker[AsyncSession],
     code: str,
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     email = f"buyer+{code.lower()}_once@example.com"
     detail = await checkout(client, worker, seller, legacy_order(account_email=email))
     assert detail["status"] == "confirmed"
@@ -258,7 +258,7 @@ async def test_shipping_restricted_rotates_to_the_cheapest_alternative(
     accounts: AccountFactory,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     body = legacy_order(account_email="buyer+shipping_restricted_once@example.com", product_id="B0TEST1000")
     detail = await checkout(client, worker, seller, body)
     assert detail["status"] == "confirmed"
@@ -276,7 +276,7 @@ async def test_shipping_restricted_rotation_tries_three_offers_then_fails(
     accounts: AccountFactory,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     body = legacy_order(account_email="buyer+shipping_restricted@example.com", product_id="B0TEST1000")
     order_id = await place(client, seller, body)
     await worker.run()
@@ -322,7 +322,7 @@ async def test_legacy_price_guard_compares_the_subtotal(
     accounts: AccountFactory,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     body = legacy_order(product_id="B0TEST2000", quantity=3, price_max=59.99)
     detail = await checkout(client, worker, seller, body)
     assert detail["status"] == "PRICE_EXCEEDED"
@@ -350,7 +350,7 @@ async def test_multi_item_guard_checks_each_unit_price_and_places_nothing(
     accounts: AccountFactory,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     body = multi_order(
         items=[
             {"asin": "B0TEST1000", "quantity": 5, "price_max": 10.00},  # 10.00 a unit: at the cap
@@ -378,7 +378,7 @@ async def test_asin_swapped_marks_the_line(
 async def test_price_exceeded_tag_ends_in_the_price_exceeded_status(
     client: httpx.AsyncClient, worker: WorkerRunner, accounts: AccountFactory
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     detail = await checkout(
         client, worker, seller, legacy_order(account_email="buyer+price_exceeded@example.com")
     )
@@ -397,7 +397,7 @@ async def test_a_finished_job_run_again_changes_nothing(
     from orderatlas.jobs import _startup
     from orderatlas.orders.tasks import checkout_order
 
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     order_id = await place(client, seller, legacy_order(account_email="buyer+checkout_blocked@example.com"))
     sealed = await _sealed_payload_of_queued_job(worker)
     await worker.run()
@@ -432,7 +432,7 @@ async def test_finished_order_can_be_deleted(
     accounts: AccountFactory,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     detail = await checkout(client, worker, seller, legacy_order())
     response = await client.delete(f"/v1/order/{detail['id']}", headers=seller.test_headers)
     assert response.status_code == 200

@@ -42,7 +42,7 @@ async def test_rerun_after_a_crash_before_purchase_fails_interrupted_and_refunds
     accounts: AccountFactory,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     order_id = await place(client, seller, legacy_order())
     await _claim(sessionmaker, order_id)  # the worker died right after this commit
 
@@ -62,7 +62,7 @@ async def test_rerun_after_a_crash_after_purchase_records_it_without_buying_agai
     sessionmaker: async_sessionmaker[AsyncSession],
     settings: Settings,
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     order_id = await place(client, seller, legacy_order(product_id="B0TEST1485"))
     claim = await _claim(sessionmaker, order_id)
     adapter = Retailers(sessionmaker, settings).get(claim.retailer)
@@ -91,7 +91,7 @@ async def test_a_late_outcome_for_a_finished_order_is_ignored(
     accounts: AccountFactory,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     order_id = await place(client, seller, legacy_order(account_email="buyer+checkout_blocked@example.com"))
     await worker.run()
     before: dict[str, Any] = await order(client, seller, order_id)
@@ -120,7 +120,7 @@ async def test_sweep_fails_and_refunds_a_pending_order_whose_job_was_lost(
     settings: Settings,
     redis: ArqRedis,
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     order_id = await place(client, seller, legacy_order())
     await redis.flushdb()  # the API process died between its commit and the enqueue
     await _age_in_flight_orders(sessionmaker, settings)
@@ -142,7 +142,7 @@ async def test_sweep_records_a_purchase_whose_job_was_lost_without_buying_again(
     settings: Settings,
     redis: ArqRedis,
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     order_id = await place(client, seller, legacy_order())
     claim = await _claim(sessionmaker, order_id)
     adapter = Retailers(sessionmaker, settings).get(claim.retailer)
@@ -165,7 +165,7 @@ async def test_sweep_fails_a_processing_order_the_retailer_never_placed(
     settings: Settings,
     redis: ArqRedis,
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     order_id = await place(client, seller, legacy_order())
     await _claim(sessionmaker, order_id)
     await redis.flushdb()
@@ -187,7 +187,7 @@ async def test_sweep_leaves_an_order_whose_job_is_still_queued(
     from orderatlas.jobs import _startup
     from orderatlas.orders.tasks import sweep_stuck_orders
 
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     order_id = await place(client, seller, legacy_order())
     await _age_in_flight_orders(sessionmaker, settings)
     ctx: dict[str, Any] = {"settings": settings}
@@ -210,7 +210,7 @@ async def test_an_adapter_error_after_placing_is_reconciled_not_bought_again(
     settings: Settings,
 ) -> None:
     settings.checkout_retry_delay_s = 0
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     order_id = await place(client, seller, legacy_order(account_email="buyer+lost_response@example.com"))
     await worker.run()  # the checkout raises, arq retries the job, the retry reconciles
     detail = await order(client, seller, order_id)
@@ -232,7 +232,7 @@ async def test_an_order_whose_job_could_not_be_queued_is_still_accepted_and_late
 
     from tests.retailers.test_sandbox import closed_port
 
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     app = client._transport.app  # type: ignore[attr-defined]
     healthy, app.state.redis = app.state.redis, ArqRedis(host="127.0.0.1", port=closed_port())
     try:

@@ -32,7 +32,7 @@ async def _queued_jobs(redis: ArqRedis) -> int:
 async def test_legacy_order_is_accepted_pending_and_debited(
     client: httpx.AsyncClient, accounts: AccountFactory, redis: ArqRedis
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     response = await client.post("/v1/order", json=legacy_order(), headers=seller.test_headers)
     assert response.status_code == 200
     body = response.json()
@@ -48,7 +48,7 @@ async def test_legacy_order_is_accepted_pending_and_debited(
 async def test_multi_item_order_writes_one_row_per_line(
     client: httpx.AsyncClient, accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     response = await client.post("/v1/order", json=multi_order(), headers=seller.test_headers)
     assert response.status_code == 200
     detail = (
@@ -186,7 +186,7 @@ async def test_bad_input_is_400_with_a_code_and_writes_nothing(
     body: dict[str, Any],
     code: str,
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     before = await _counts(sessionmaker)
     raw = json.dumps(body)  # ASCII escapes, so even a lone surrogate travels as a client would send it
     headers = {**seller.test_headers, "Content-Type": "application/json"}
@@ -235,25 +235,33 @@ async def test_insufficient_credits_is_402_and_writes_nothing(
     sessionmaker: async_sessionmaker[AsyncSession],
     redis: ArqRedis,
 ) -> None:
-    seller = await accounts.create(credits=1)
+    seller = await accounts.create(test_credits=1, live_credits=50)
     before = await _counts(sessionmaker)
     response = await client.post("/v1/order", json=legacy_order(), headers=seller.test_headers)
     assert response.status_code == 402
     assert response.json() == {
         "error": "insufficient credits: have 1, need 2",
         "code": "insufficient_credits",
+        "credits_remaining": 1,
     }
     assert await _counts(sessionmaker) == before
     assert await _queued_jobs(redis) == 0
     async with sessionmaker() as session:
-        assert await session.scalar(select(Account.credit_balance).where(Account.email == seller.email)) == 1
+        balances = (
+            await session.execute(
+                select(Account.test_credit_balance, Account.credit_balance).where(
+                    Account.email == seller.email
+                )
+            )
+        ).one()
+    assert tuple(balances) == (1, 50)  # the live balance could have paid, and was not touched
 
 
 async def test_placement_cost_is_configurable(
     client: httpx.AsyncClient, accounts: AccountFactory, settings: Settings
 ) -> None:
-    settings.placement_cost = 5
-    seller = await accounts.create(credits=12)
+    settings.cost_order_placement = 5
+    seller = await accounts.create(test_credits=12)
     response = await client.post("/v1/order", json=legacy_order(), headers=seller.test_headers)
     assert response.json()["credits_remaining"] == 7
 
@@ -261,7 +269,7 @@ async def test_placement_cost_is_configurable(
 async def test_live_key_without_retailer_is_503_and_charges_nothing(
     client: httpx.AsyncClient, accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10, live_credits=10)
     before = await _counts(sessionmaker)
     response = await client.post("/v1/order", json=legacy_order(), headers=seller.live_headers)
     assert response.status_code == 503
@@ -273,17 +281,17 @@ async def test_live_key_uses_the_configured_sandbox(
     client: httpx.AsyncClient, accounts: AccountFactory, settings: Settings
 ) -> None:
     settings.retailer = "sandbox"
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10, live_credits=20)
     response = await client.post("/v1/order", json=legacy_order(), headers=seller.live_headers)
     assert response.status_code == 200
-    assert response.json()["credits_remaining"] == 8
+    assert response.json()["credits_remaining"] == 18
 
 
 async def test_unknown_retailer_name_is_503(
     client: httpx.AsyncClient, accounts: AccountFactory, settings: Settings
 ) -> None:
     settings.retailer = "walmart"
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     response = await client.post("/v1/order", json=legacy_order(), headers=seller.live_headers)
     assert response.status_code == 503
     assert response.json()["code"] == "retailer_not_configured"
@@ -292,7 +300,7 @@ async def test_unknown_retailer_name_is_503(
 async def test_sandbox_proxy_on_port_1_is_503_and_charges_nothing(
     client: httpx.AsyncClient, accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     before = await _counts(sessionmaker)
     body = legacy_order(proxy="154.7.143.184:1:user:pass")
     response = await client.post("/v1/order", json=body, headers=seller.test_headers)
@@ -303,7 +311,7 @@ async def test_sandbox_proxy_on_port_1_is_503_and_charges_nothing(
 
 
 async def test_get_returns_every_reference_field(client: httpx.AsyncClient, accounts: AccountFactory) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     order_id = (await client.post("/v1/order", json=legacy_order(), headers=seller.test_headers)).json()[
         "order_id"
     ]
@@ -397,7 +405,7 @@ async def test_test_and_live_orders_are_separate(
     client: httpx.AsyncClient, accounts: AccountFactory, settings: Settings
 ) -> None:
     settings.retailer = "sandbox"
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10, live_credits=10)
     test_order = (await client.post("/v1/order", json=legacy_order(), headers=seller.test_headers)).json()[
         "order_id"
     ]

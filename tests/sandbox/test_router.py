@@ -13,7 +13,7 @@ pytestmark = pytest.mark.asyncio
 async def test_purchases_show_what_the_sandbox_bought(
     client: httpx.AsyncClient, worker: WorkerRunner, accounts: AccountFactory
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     placed = await place(client, seller, multi_order())
     failed = await place(client, seller, legacy_order(account_email="buyer+checkout_blocked@example.com"))
     await worker.run()
@@ -36,7 +36,7 @@ async def test_purchases_show_what_the_sandbox_bought(
 async def test_purchases_filter_by_order_and_paginate(
     client: httpx.AsyncClient, worker: WorkerRunner, accounts: AccountFactory
 ) -> None:
-    seller = await accounts.create(credits=20)
+    seller = await accounts.create(test_credits=20)
     order_ids = [await place(client, seller, legacy_order()) for _ in range(3)]
     await worker.run()
     one = (

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.asyncio
 async def test_settings_have_every_reference_field_and_a_generated_secret(
     client: httpx.AsyncClient, accounts: AccountFactory
 ) -> None:
-    seller = await accounts.create(credits=45, email="store@example.com")
+    seller = await accounts.create(test_credits=45, live_credits=300, email="store@example.com")
     body = (await client.get("/v1/settings", headers=seller.test_headers)).json()
     assert set(body) >= {
         "convert_tracking", "webhook_url", "discord_webhook_url", "webhook_secret", "rate_limit",
@@ -27,6 +27,14 @@ async def test_settings_have_every_reference_field_and_a_generated_secret(
         == "whsec_" + base64.b64encode(body["webhook_secret"].encode()).decode()
     )
     assert (body["webhook_url"], body["convert_tracking"], body["ship_from_required"]) == ("", False, False)
+
+
+async def test_credit_balance_is_the_callers_mode(
+    client: httpx.AsyncClient, accounts: AccountFactory
+) -> None:
+    seller = await accounts.create(test_credits=45, live_credits=300)
+    assert (await client.get("/v1/settings", headers=seller.test_headers)).json()["credit_balance"] == 45
+    assert (await client.get("/v1/settings", headers=seller.live_headers)).json()["credit_balance"] == 300
 
 
 async def test_put_is_a_partial_update(client: httpx.AsyncClient, accounts: AccountFactory) -> None:

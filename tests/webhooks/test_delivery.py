@@ -132,7 +132,7 @@ async def test_a_failed_order_event_carries_the_failure(
 async def test_order_url_beats_key_override_beats_account_url(
     client: httpx.AsyncClient, worker: WorkerRunner, accounts: AccountFactory
 ) -> None:
-    seller = await accounts.create(credits=20)
+    seller = await accounts.create(test_credits=20)
     with running_receiver() as account, running_receiver() as key, running_receiver() as order:
         await point_at(client, seller, account.url)
         keys = (await client.get("/v1/api-keys", headers=seller.test_headers)).json()["api_keys"]
@@ -309,7 +309,7 @@ async def test_redelivering_someone_elses_delivery_is_404(
 async def test_delivery_log_filters_and_bounds(
     client: httpx.AsyncClient, worker: WorkerRunner, accounts: AccountFactory, receiver: Receiver
 ) -> None:
-    seller = await accounts.create(credits=20)
+    seller = await accounts.create(test_credits=20)
     await point_at(client, seller, receiver.url)
     first = await place(client, seller, legacy_order())
     await place(client, seller, legacy_order())

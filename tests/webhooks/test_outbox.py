@@ -25,7 +25,7 @@ def test_an_event_survives_a_worker_killed_mid_delivery(data_dir: Path, tmp_path
     try:
         with running_receiver() as receiver:
             wait_healthy(base_url, api)
-            keys = create_account(data_dir, "seller@example.com", 10)
+            keys = create_account(data_dir, "seller@example.com", test_credits=10)
             headers, live = {"X-API-Key": keys["test_api_key"]}, {"X-API-Key": keys["api_key"]}
             assert httpx.put(
                 f"{base_url}/v1/settings", json={"webhook_url": receiver.url}, headers=live

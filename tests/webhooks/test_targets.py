@@ -73,7 +73,7 @@ async def test_non_http_targets_are_refused(
 async def test_every_place_a_url_is_set_refuses_private_targets(
     client: httpx.AsyncClient, accounts: AccountFactory, strict: Settings
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     keys = (await client.get("/v1/api-keys", headers=seller.test_headers)).json()["api_keys"]
     patch = await client.patch(
         f"/v1/api-keys/{keys[0]['id']}", json={"webhook_url": "http://10.0.0.1/"}, headers=seller.test_headers
@@ -178,7 +178,7 @@ async def test_discord_gets_colour_coded_embeds(
     redis: ArqRedis,
 ) -> None:
 
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     await client.put("/v1/settings", json={"discord_webhook_url": DISCORD}, headers=seller.live_headers)
     with respx.mock(assert_all_called=True) as discord:
         route = discord.post(DISCORD).mock(return_value=httpx.Response(204))

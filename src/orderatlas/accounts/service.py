@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orderatlas.accounts import repository
-from orderatlas.billing.service import grant
-from orderatlas.errors import Conflict
+from orderatlas.billing.service import adjust, grant
+from orderatlas.errors import BadRequest, Conflict, NotFound
 from orderatlas.kit.crypto import random_token, sha256_hex
 from orderatlas.models import Account, ApiKey
 
@@ -41,16 +41,45 @@ def issue_key(session: AsyncSession, account: Account, mode: str, name: str = ""
     return IssuedKey(api_key, plaintext)
 
 
-async def create_account(session: AsyncSession, email: str, credits: int = 0) -> NewAccount:
+async def create_account(session: AsyncSession, email: str, *, credits: int, test_credits: int) -> NewAccount:
+    """`credits` are live (paid) credits; `test_credits` the separate test-mode balance's start."""
     if await repository.email_taken(session, email):
         raise Conflict(f"an account with email {email} already exists", code="email_taken")
-    account = Account(email=email, credit_balance=0)
+    account = Account(email=email, credit_balance=0, test_credit_balance=0)
     session.add(account)
     await session.flush()
     if credits:
-        await grant(session, account.id, credits, f"Initial grant of {credits} credits")
+        await grant(session, account.id, credits, f"Initial grant of {credits} credits", test_mode=False)
+    if test_credits:
+        description = f"Test-mode starting credits: {test_credits}"
+        await grant(session, account.id, test_credits, description, test_mode=True)
     live = issue_key(session, account, "live", "default live key")
     test = issue_key(session, account, "test", "default test key")
     await session.flush()
     await session.refresh(account)
     return NewAccount(account, live, test)
+
+
+@dataclass(frozen=True)
+class AccountView:
+    account: Account
+    keys: list[ApiKey]
+
+
+async def find_account(session: AsyncSession, email: str) -> AccountView:
+    account = await repository.account_by_email(session, email)
+    if account is None:
+        raise NotFound(f"no account with email {email}")
+    return AccountView(account, await repository.keys_of(session, account.id))
+
+
+async def credit_account(
+    session: AsyncSession, email: str, amount: int, reason: str, *, test_mode: bool
+) -> tuple[Account, int]:
+    """An operator's adjustment row, up or down, never below zero. Returns the new balance."""
+    account = await repository.account_by_email(session, email)
+    if account is None:
+        raise NotFound(f"no account with email {email}")
+    if not reason.strip():
+        raise BadRequest("a reason is required: it is the adjustment's description", code="missing_field")
+    return account, await adjust(session, account.id, amount, reason.strip(), test_mode=test_mode)

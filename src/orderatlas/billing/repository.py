@@ -1,73 +1,209 @@
-"""SQL for the credit balance and ledger. The balance only moves together with a ledger row."""
+"""SQL for the balances and the ledger. A balance only moves together with a ledger row of its mode."""
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from orderatlas.models import Account, CreditTransaction
+from orderatlas.models import Account, CreditTopup, CreditTransaction, Order, StripeEvent
 
 
-async def add_to_balance(session: AsyncSession, account_id: uuid.UUID, amount: int) -> int | None:
-    """Move the balance by `amount`; a debit only happens if it cannot go negative.
+def _balance(test_mode: bool) -> Any:
+    return Account.test_credit_balance if test_mode else Account.credit_balance
+
+
+def _owed(test_mode: bool) -> Any:
+    return Account.test_credits_owed if test_mode else Account.credits_owed
+
+
+async def add_to_balance(
+    session: AsyncSession, account_id: uuid.UUID, amount: int, *, test_mode: bool
+) -> int | None:
+    """Move one mode's balance by `amount`; a debit only happens if it cannot go negative.
 
     Returns the new balance, or None when the account could not cover a debit.
     """
+    column = _balance(test_mode)
     stmt = update(Account).where(Account.id == account_id)
     if amount < 0:
-        stmt = stmt.where(Account.credit_balance >= -amount)
-    new_balance = await session.scalar(
-        stmt.values(credit_balance=Account.credit_balance + amount).returning(Account.credit_balance)
-    )
+        stmt = stmt.where(column >= -amount)
+    new_balance = await session.scalar(stmt.values({column: column + amount}).returning(column))
     return None if new_balance is None else int(new_balance)
 
 
-async def insert_entry(
-    session: AsyncSession,
-    account_id: uuid.UUID,
-    amount: int,
-    type_: str,
-    description: str,
-    order_id: uuid.UUID | None,
-) -> None:
-    await session.execute(
-        insert(CreditTransaction).values(
-            id=uuid.uuid4(),
-            account_id=account_id,
-            amount=amount,
-            type=type_,
-            description=description,
-            order_id=order_id,
-        )
-    )
+@dataclass(frozen=True)
+class Entry:
+    account_id: uuid.UUID
+    test_mode: bool
+    amount: int
+    type: str
+    description: str
+    order_id: uuid.UUID | None = None
+    topup_id: uuid.UUID | None = None
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "id": uuid.uuid4(),
+            "account_id": self.account_id,
+            "test_mode": self.test_mode,
+            "amount": self.amount,
+            "type": self.type,
+            "description": self.description[:500],
+            "order_id": self.order_id,
+            "topup_id": self.topup_id,
+        }
 
 
-async def insert_entry_once(
-    session: AsyncSession,
-    account_id: uuid.UUID,
-    amount: int,
-    type_: str,
-    description: str,
-    order_id: uuid.UUID,
-) -> bool:
-    """Insert unless this order already has an entry of this type (a unique partial index says so)."""
+async def insert_entry(session: AsyncSession, entry: Entry) -> None:
+    await session.execute(insert(CreditTransaction).values(entry.values()))
+
+
+async def insert_entry_once(session: AsyncSession, entry: Entry) -> bool:
+    """Insert unless a unique partial index already holds this row (one debit, refund or deposit)."""
     inserted = await session.scalar(
         pg_insert(CreditTransaction)
-        .values(
-            id=uuid.uuid4(),
-            account_id=account_id,
-            amount=amount,
-            type=type_,
-            description=description,
-            order_id=order_id,
-        )
+        .values(entry.values())
         .on_conflict_do_nothing()
         .returning(CreditTransaction.id)
     )
     return inserted is not None
 
 
-async def current_balance(session: AsyncSession, account_id: uuid.UUID) -> int:
-    value = await session.scalar(select(Account.credit_balance).where(Account.id == account_id))
+async def current_balance(session: AsyncSession, account_id: uuid.UUID, *, test_mode: bool) -> int:
+    value = await session.scalar(select(_balance(test_mode)).where(Account.id == account_id))
     return int(value or 0)
+
+
+async def lock_balance(session: AsyncSession, account_id: uuid.UUID, *, test_mode: bool) -> tuple[int, int]:
+    """(balance, owed) of one mode, with the account row locked until the transaction ends."""
+    row = (
+        await session.execute(
+            select(_balance(test_mode), _owed(test_mode)).where(Account.id == account_id).with_for_update()
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+async def set_balance(
+    session: AsyncSession, account_id: uuid.UUID, *, test_mode: bool, balance: int, owed: int
+) -> None:
+    """Only after lock_balance: the values were computed from the locked row."""
+    await session.execute(
+        update(Account)
+        .where(Account.id == account_id)
+        .values({_balance(test_mode): balance, _owed(test_mode): owed})
+    )
+
+
+async def owed(session: AsyncSession, account_id: uuid.UUID, *, test_mode: bool) -> int:
+    value = await session.scalar(select(_owed(test_mode)).where(Account.id == account_id))
+    return int(value or 0)
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    account_id: uuid.UUID
+    test_mode: bool
+    type: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+def _filtered(stmt: Any, where: HistoryFilter) -> Any:
+    stmt = stmt.where(
+        CreditTransaction.account_id == where.account_id, CreditTransaction.test_mode == where.test_mode
+    )
+    if where.type is not None:
+        stmt = stmt.where(CreditTransaction.type == where.type)
+    if where.created_after is not None:
+        stmt = stmt.where(CreditTransaction.created_at > where.created_after)
+    if where.created_before is not None:
+        stmt = stmt.where(CreditTransaction.created_at < where.created_before)
+    return stmt
+
+
+async def cursor_seq(session: AsyncSession, where: HistoryFilter, transaction_id: uuid.UUID) -> int | None:
+    """The position of a transaction of this account and mode, or None (unknown, or not theirs)."""
+    value = await session.scalar(
+        select(CreditTransaction.seq).where(
+            CreditTransaction.id == transaction_id,
+            CreditTransaction.account_id == where.account_id,
+            CreditTransaction.test_mode == where.test_mode,
+        )
+    )
+    return None if value is None else int(value)
+
+
+async def history(
+    session: AsyncSession, where: HistoryFilter, *, before_seq: int | None, limit: int, offset: int
+) -> list[tuple[CreditTransaction, str | None]]:
+    """Newest first, each row with its order's platform_order_id (None when there is no order)."""
+    stmt = _filtered(
+        select(CreditTransaction, Order.platform_order_id).outerjoin(
+            Order, Order.id == CreditTransaction.order_id
+        ),
+        where,
+    )
+    if before_seq is not None:
+        stmt = stmt.where(CreditTransaction.seq < before_seq)
+    stmt = stmt.order_by(CreditTransaction.seq.desc()).limit(limit).offset(offset)
+    return [(row[0], row[1]) for row in (await session.execute(stmt)).all()]
+
+
+async def count(session: AsyncSession, where: HistoryFilter) -> int:
+    return int(
+        await session.scalar(_filtered(select(func.count()).select_from(CreditTransaction), where)) or 0
+    )
+
+
+async def ledger_sum(session: AsyncSession, account_id: uuid.UUID, *, test_mode: bool) -> int:
+    value = await session.scalar(
+        select(func.coalesce(func.sum(CreditTransaction.amount), 0)).where(
+            CreditTransaction.account_id == account_id, CreditTransaction.test_mode == test_mode
+        )
+    )
+    return int(value or 0)
+
+
+async def store_event_once(
+    session: AsyncSession, event_id: str, type_: str, test_mode: bool, object_id: str
+) -> bool:
+    """Record a Stripe event by its id. False: it was seen before (a concurrent twin waits here
+    on the primary key until the first commits, then finds it)."""
+    inserted = await session.scalar(
+        pg_insert(StripeEvent)
+        .values(id=event_id, type=type_, test_mode=test_mode, object_id=object_id[:255], outcome="")
+        .on_conflict_do_nothing(index_elements=[StripeEvent.id])
+        .returning(StripeEvent.id)
+    )
+    return inserted is not None
+
+
+async def set_event_outcome(session: AsyncSession, event_id: str, outcome: str) -> None:
+    await session.execute(update(StripeEvent).where(StripeEvent.id == event_id).values(outcome=outcome[:200]))
+
+
+async def add_topup(session: AsyncSession, topup: CreditTopup) -> None:
+    session.add(topup)
+    await session.flush()
+
+
+async def topup_by_session(session: AsyncSession, stripe_session_id: str) -> CreditTopup | None:
+    """Locked: the two completion events of one session are handled one after the other."""
+    return await session.scalar(
+        select(CreditTopup).where(CreditTopup.stripe_session_id == stripe_session_id).with_for_update()
+    )
+
+
+async def topup_by_payment_intent(session: AsyncSession, payment_intent_id: str) -> CreditTopup | None:
+    return await session.scalar(
+        select(CreditTopup).where(CreditTopup.stripe_payment_intent_id == payment_intent_id).with_for_update()
+    )
+
+
+async def account_exists(session: AsyncSession, account_id: uuid.UUID) -> bool:
+    return await session.scalar(select(Account.id).where(Account.id == account_id)) is not None

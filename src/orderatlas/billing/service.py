@@ -1,47 +1,226 @@
-"""Credit rules: grants, the conditional debit for an order, and its refund, exactly once."""
+"""Credit rules: debits that cannot overspend, refunds and deposits exactly once, per mode.
+
+Live and test mode are separate balances. Every function takes the mode explicitly, so a caller
+can never spend or earn in the wrong one by leaving it out.
+"""
 
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orderatlas.billing import repository
-from orderatlas.errors import InsufficientCredits
-from orderatlas.models.credit import DEPOSIT, ORDER_DEBIT, ORDER_REFUND
+from orderatlas.billing.repository import Entry, HistoryFilter
+from orderatlas.config import Settings
+from orderatlas.errors import BadRequest, InsufficientCredits
+from orderatlas.models import CreditTransaction
+from orderatlas.models.credit import ADJUSTMENT, DEPOSIT, ORDER_DEBIT, ORDER_REFUND
 
 
-async def grant(session: AsyncSession, account_id: uuid.UUID, credits: int, description: str) -> int:
-    new_balance = await repository.add_to_balance(session, account_id, credits)
-    assert new_balance is not None
-    await repository.insert_entry(session, account_id, credits, DEPOSIT, description, None)
-    return new_balance
+@dataclass(frozen=True)
+class Costs:
+    order_placement: int
+    tracking_conversion: int
+    order_import: int
 
 
-async def debit_for_order(
-    session: AsyncSession, account_id: uuid.UUID, order_id: uuid.UUID, cost: int
-) -> int:
-    """Charge an order's placement. Raises 402 and changes nothing when the balance is short."""
-    new_balance = await repository.add_to_balance(session, account_id, -cost)
-    if new_balance is None:
-        raise InsufficientCredits(have=await repository.current_balance(session, account_id), need=cost)
-    inserted = await repository.insert_entry_once(
-        session, account_id, -cost, ORDER_DEBIT, f"Order placement: {order_id}", order_id
+def costs(settings: Settings) -> Costs:
+    """The price list, from the one place every charge reads it."""
+    return Costs(
+        order_placement=settings.cost_order_placement,
+        tracking_conversion=settings.cost_tracking_conversion,
+        order_import=settings.cost_order_import,
     )
-    assert inserted, "an order is debited once, at creation"
+
+
+async def current_balance(session: AsyncSession, account_id: uuid.UUID, *, test_mode: bool) -> int:
+    return await repository.current_balance(session, account_id, test_mode=test_mode)
+
+
+async def credits_owed(session: AsyncSession, account_id: uuid.UUID, *, test_mode: bool) -> int:
+    return await repository.owed(session, account_id, test_mode=test_mode)
+
+
+async def charge(
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    cost: int,
+    type_: str,
+    description: str,
+    *,
+    test_mode: bool,
+    order_id: uuid.UUID | None = None,
+) -> int:
+    """Debit `cost` with one conditional UPDATE. Raises 402 and changes nothing when it is short.
+
+    A cost of 0 writes no row. Returns the balance left. Imports and conversions charge here.
+    """
+    if cost <= 0:
+        return await repository.current_balance(session, account_id, test_mode=test_mode)
+    new_balance = await repository.add_to_balance(session, account_id, -cost, test_mode=test_mode)
+    if new_balance is None:
+        have = await repository.current_balance(session, account_id, test_mode=test_mode)
+        raise InsufficientCredits(have=have, need=cost)
+    entry = Entry(account_id, test_mode, -cost, type_, description, order_id=order_id)
+    inserted = await repository.insert_entry_once(session, entry)
+    assert inserted, f"{type_} for order {order_id} written twice"
     return new_balance
 
 
-async def refund_order(
-    session: AsyncSession, account_id: uuid.UUID, order_id: uuid.UUID, amount: int, reason: str
+async def give_back(
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    amount: int,
+    type_: str,
+    description: str,
+    *,
+    test_mode: bool,
+    order_id: uuid.UUID,
 ) -> bool:
-    """Give an order's credits back once; a second call for the same order does nothing."""
+    """Return credits once: a unique index on (order, type) makes a second call do nothing."""
     if amount <= 0:
         return False
-    if not await repository.insert_entry_once(
-        session, account_id, amount, ORDER_REFUND, f"Refund for order {order_id}: {reason}", order_id
-    ):
+    entry = Entry(account_id, test_mode, amount, type_, description, order_id=order_id)
+    if not await repository.insert_entry_once(session, entry):
         return False
-    await repository.add_to_balance(session, account_id, amount)
+    await repository.add_to_balance(session, account_id, amount, test_mode=test_mode)
     return True
 
 
-current_balance = repository.current_balance
+async def debit_for_order(
+    session: AsyncSession, account_id: uuid.UUID, order_id: uuid.UUID, cost: int, *, test_mode: bool
+) -> int:
+    """Charge an order's placement, in the mode of the key that placed it."""
+    return await charge(
+        session,
+        account_id,
+        cost,
+        ORDER_DEBIT,
+        f"Order placement: {order_id}",
+        test_mode=test_mode,
+        order_id=order_id,
+    )
+
+
+async def refund_order(
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    order_id: uuid.UUID,
+    amount: int,
+    reason: str,
+    *,
+    test_mode: bool,
+) -> bool:
+    """Give an order's credits back once; a second call for the same order does nothing."""
+    description = f"Order refund: {order_id} ({reason})" if reason else f"Order refund: {order_id}"
+    return await give_back(
+        session, account_id, amount, ORDER_REFUND, description, test_mode=test_mode, order_id=order_id
+    )
+
+
+async def grant(
+    session: AsyncSession, account_id: uuid.UUID, credits: int, description: str, *, test_mode: bool
+) -> int:
+    """Credits given, not bought (an account's starting credits): an adjustment row."""
+    new_balance = await repository.add_to_balance(session, account_id, credits, test_mode=test_mode)
+    assert new_balance is not None
+    await repository.insert_entry(session, Entry(account_id, test_mode, credits, ADJUSTMENT, description))
+    return new_balance
+
+
+async def adjust(
+    session: AsyncSession, account_id: uuid.UUID, amount: int, reason: str, *, test_mode: bool
+) -> int:
+    """An operator's correction, up or down; refused (400) if it would take the balance below zero."""
+    if amount == 0:
+        raise BadRequest("an adjustment must move the balance: amount 0", code="invalid_amount")
+    new_balance = await repository.add_to_balance(session, account_id, amount, test_mode=test_mode)
+    if new_balance is None:
+        have = await repository.current_balance(session, account_id, test_mode=test_mode)
+        raise BadRequest(
+            f"the balance is {have}: an adjustment of {amount} would take it below zero",
+            code="balance_too_low",
+        )
+    await repository.insert_entry(session, Entry(account_id, test_mode, amount, ADJUSTMENT, reason))
+    return new_balance
+
+
+async def deposit(
+    session: AsyncSession, account_id: uuid.UUID, topup_id: uuid.UUID, credits: int, *, test_mode: bool
+) -> int | None:
+    """Credit a paid top-up once (None if it already was). What a refunded top-up left owing is
+    taken from it first, as a second row, so the ledger still sums to the balance."""
+    balance, owed = await repository.lock_balance(session, account_id, test_mode=test_mode)
+    entry = Entry(account_id, test_mode, credits, DEPOSIT, f"Purchased {credits} credits", topup_id=topup_id)
+    if not await repository.insert_entry_once(session, entry):
+        return None
+    recovered = min(owed, credits)
+    if recovered:
+        description = f"Recovered {recovered} credits owed from a refunded top-up"
+        await repository.insert_entry(
+            session, Entry(account_id, test_mode, -recovered, ADJUSTMENT, description)
+        )
+    balance += credits - recovered
+    await repository.set_balance(
+        session, account_id, test_mode=test_mode, balance=balance, owed=owed - recovered
+    )
+    return balance
+
+
+async def take_back(
+    session: AsyncSession, account_id: uuid.UUID, topup_id: uuid.UUID, credits: int, *, test_mode: bool
+) -> tuple[int, int]:
+    """A top-up was refunded: take its credits back, never below zero. What the balance cannot
+    cover is recorded as owed. Returns (taken now, newly owed)."""
+    balance, owed = await repository.lock_balance(session, account_id, test_mode=test_mode)
+    taken = min(balance, credits)
+    short = credits - taken
+    if taken:
+        description = f"Top-up refunded: {taken} credits taken back"
+        if short:
+            description += f"; {short} more owed, taken from the next deposit"
+        entry = Entry(account_id, test_mode, -taken, ADJUSTMENT, description, topup_id=topup_id)
+        await repository.insert_entry(session, entry)
+    await repository.set_balance(
+        session, account_id, test_mode=test_mode, balance=balance - taken, owed=owed + short
+    )
+    return taken, short
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    rows: list[tuple[CreditTransaction, str]]  # each with its description as shown
+    has_more: bool
+    total: int
+
+
+def describe(row: CreditTransaction, platform_order_id: str | None) -> str:
+    """An order's row names the retailer's order id once it is known, and ours before."""
+    if row.order_id is not None and platform_order_id:
+        return row.description.replace(str(row.order_id), platform_order_id)
+    return row.description
+
+
+class InvalidCursor(BadRequest):
+    code = "invalid_request"
+
+
+async def history(
+    session: AsyncSession,
+    where: HistoryFilter,
+    *,
+    starting_after: uuid.UUID | None,
+    limit: int,
+    offset: int,
+) -> HistoryPage:
+    before_seq = None
+    if starting_after is not None:
+        before_seq = await repository.cursor_seq(session, where, starting_after)
+        if before_seq is None:
+            raise InvalidCursor(f"starting_after: no transaction {starting_after} in this account and mode")
+    rows = await repository.history(session, where, before_seq=before_seq, limit=limit + 1, offset=offset)
+    return HistoryPage(
+        rows=[(row, describe(row, platform_id)) for row, platform_id in rows[:limit]],
+        has_more=len(rows) > limit,
+        total=await repository.count(session, where),
+    )

@@ -12,6 +12,7 @@ CUSTOM_CODES = frozenset(
         "invalid_proxy",
         "invalid_quantity",
         "invalid_text",
+        "invalid_url",
         "invalid_webhook_url",
         "gifter_name_required",
         "missing_product",

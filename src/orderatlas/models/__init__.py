@@ -2,7 +2,7 @@
 
 from orderatlas.models.account import Account, ApiKey
 from orderatlas.models.base import Base
-from orderatlas.models.credit import CreditTransaction
+from orderatlas.models.credit import CreditTopup, CreditTransaction, StripeEvent
 from orderatlas.models.idempotency import IdempotencyKey
 from orderatlas.models.order import Order, OrderEvent, OrderItem
 from orderatlas.models.sandbox import SandboxPurchase
@@ -12,12 +12,14 @@ __all__ = [
     "Account",
     "ApiKey",
     "Base",
+    "CreditTopup",
     "CreditTransaction",
     "IdempotencyKey",
     "Order",
     "OrderEvent",
     "OrderItem",
     "SandboxPurchase",
+    "StripeEvent",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEvent",

@@ -18,11 +18,18 @@ class Account(UUIDPk, CreatedAt, Base):
     __tablename__ = "accounts"
     __table_args__ = (
         CheckConstraint("credit_balance >= 0", name="credit_balance_not_negative"),
+        CheckConstraint("test_credit_balance >= 0", name="test_credit_balance_not_negative"),
+        CheckConstraint("credits_owed >= 0 AND test_credits_owed >= 0", name="credits_owed_not_negative"),
         Index("uq_accounts_email_lower", func.lower(text("email")), unique=True),
     )
 
     email: Mapped[str] = mapped_column(String(320), nullable=False)
+    # Live and test mode are two separate balances; each moves only with a ledger row of its mode.
     credit_balance: Mapped[int] = mapped_column(nullable=False, default=0, server_default="0")
+    test_credit_balance: Mapped[int] = mapped_column(nullable=False, default=0, server_default="0")
+    # Credits of refunded top-ups that the balance could not cover: taken from the next deposit.
+    credits_owed: Mapped[int] = mapped_column(nullable=False, default=0, server_default="0")
+    test_credits_owed: Mapped[int] = mapped_column(nullable=False, default=0, server_default="0")
     rate_limit: Mapped[int] = mapped_column(nullable=False, default=60, server_default="60")
 
     # Where order events go, unless the order or the API key says otherwise.

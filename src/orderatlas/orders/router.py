@@ -39,7 +39,8 @@ async def place_order(
 @router.get("/{order_id}", response_model=OrderDetail, responses=error_responses(404))
 async def get_order(order_id: str, session: SessionDep, principal: PrincipalDep) -> OrderDetail:
     order = await service.get_order(session, principal, order_id)
-    return order_detail(order, await current_balance(session, principal.account.id))
+    balance = await current_balance(session, principal.account.id, test_mode=principal.test_mode)
+    return order_detail(order, balance)
 
 
 @router.delete("/{order_id}", response_model=OrderDeleted, responses=error_responses(404, 409))

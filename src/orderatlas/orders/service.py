@@ -113,7 +113,7 @@ async def place_order(
         gifter_name=data.gifter_name if data.gift else None,
         gift_message=data.gift_message if data.gift else None,
         notes=[],
-        credits_charged=settings.placement_cost,
+        credits_charged=settings.cost_order_placement,
         logged_in=False,
         checkout_attempts=0,
     )
@@ -124,7 +124,9 @@ async def place_order(
     session.add(order)
     repository.add_event(session, order, None)
     await session.flush()
-    balance = await billing.debit_for_order(session, order.account_id, order.id, order.credits_charged)
+    balance = await billing.debit_for_order(
+        session, order.account_id, order.id, order.credits_charged, test_mode=order.test_mode
+    )
     await emit_order_event(session, order, ORDER_CREATED, None)
 
     assert settings.secret_key is not None
@@ -245,5 +247,10 @@ async def _finish(
     await _set_status(session, order, status)
     if status in FAILED_STATUSES:
         await billing.refund_order(
-            session, order.account_id, order.id, order.credits_charged, order.failure_reason_code
+            session,
+            order.account_id,
+            order.id,
+            order.credits_charged,
+            order.failure_reason_code,
+            test_mode=order.test_mode,
         )

@@ -21,7 +21,8 @@ from orderatlas.webhooks.signing import standard_webhooks_secret
 router = APIRouter(prefix="/v1/settings", tags=["settings"])
 
 
-def _settings(account: Account) -> AccountSettings:
+def _settings(account: Account, test_mode: bool) -> AccountSettings:
+    """credit_balance is the caller key's mode's: a test key never sees the live balance."""
     return AccountSettings(
         convert_tracking=account.convert_tracking,
         webhook_url=account.webhook_url or "",
@@ -29,7 +30,7 @@ def _settings(account: Account) -> AccountSettings:
         webhook_secret=account.webhook_secret,
         standard_webhooks_secret=standard_webhooks_secret(account.webhook_secret),
         rate_limit=account.rate_limit,
-        credit_balance=account.credit_balance,
+        credit_balance=account.test_credit_balance if test_mode else account.credit_balance,
         email=account.email,
         ship_from_required=service.ship_from_required(account),
         **{name: getattr(account, name) or "" for name in SHIP_FROM_FIELDS},
@@ -38,7 +39,7 @@ def _settings(account: Account) -> AccountSettings:
 
 @router.get("", response_model=AccountSettings, responses=error_responses())
 async def get_settings(session: SessionDep, principal: PrincipalDep) -> AccountSettings:
-    return _settings(await service.load(session, principal.account.id))
+    return _settings(await service.load(session, principal.account.id), principal.test_mode)
 
 
 @router.put("", response_model=AccountSettings, responses=error_responses(403))
@@ -47,7 +48,7 @@ async def update_settings(
 ) -> AccountSettings:
     require_live_key(principal, "change account settings")
     account = await service.update(session, principal.account.id, body, request.app.state.settings)
-    return _settings(account)
+    return _settings(account, principal.test_mode)
 
 
 # Not @idempotent on purpose: a stored response would keep a copy of the new secret for a day.

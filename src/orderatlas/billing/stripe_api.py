@@ -1,0 +1,142 @@
+"""The Stripe seam: Checkout Sessions through the stripe SDK, and webhook events it verifies.
+
+Live keys use ORDERATLAS_STRIPE_SECRET_KEY and its endpoint secret, test keys the _TEST_ pair, so
+a test-mode payment (card 4242) can never reach a live balance. ORDERATLAS_STRIPE_API_BASE points
+the SDK at another Stripe API (stripe-mock, a local fake).
+"""
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import stripe
+
+from orderatlas.config import Settings
+from orderatlas.errors import BadRequest, OrderAtlasError, ServiceUnavailable
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_TOLERANCE_S = 300  # Stripe's own default: older signed bodies are replays
+NETWORK_RETRIES = 2  # the SDK retries with the same idempotency key, so a retry never opens twice
+
+
+class BillingNotConfigured(ServiceUnavailable):
+    code = "billing_not_configured"
+
+
+class StripeFailed(OrderAtlasError):
+    status_code = 502
+    code = "stripe_error"
+
+
+class InvalidSignature(BadRequest):
+    code = "invalid_signature"
+
+
+class InvalidPayload(BadRequest):
+    code = "invalid_payload"
+
+
+def _mode(test_mode: bool) -> str:
+    return "test" if test_mode else "live"
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    id: str
+    url: str
+
+
+@dataclass(frozen=True)
+class VerifiedEvent:
+    event: dict[str, Any]
+    test_mode: bool  # which endpoint secret signed it
+
+
+class StripeGateway:
+    """One SDK client per mode, made when first needed (keys are read at call time) and on httpx,
+    the SDK's async HTTP client."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._clients: dict[
+            tuple[str, str | None, float], tuple[stripe.StripeClient, stripe.HTTPXClient]
+        ] = {}
+
+    def _client(self, test_mode: bool) -> stripe.StripeClient:
+        settings = self._settings
+        key = settings.stripe_test_secret_key if test_mode else settings.stripe_secret_key
+        if not key:
+            variable = "ORDERATLAS_STRIPE_TEST_SECRET_KEY" if test_mode else "ORDERATLAS_STRIPE_SECRET_KEY"
+            raise BillingNotConfigured(f"{_mode(test_mode)}-mode top-ups are not configured ({variable})")
+        cache_key = (key, settings.stripe_api_base, settings.stripe_timeout_s)
+        if cache_key not in self._clients:
+            http = stripe.HTTPXClient(timeout=settings.stripe_timeout_s)
+            client = stripe.StripeClient(
+                key,
+                http_client=http,
+                base_addresses={"api": settings.stripe_api_base} if settings.stripe_api_base else None,
+                max_network_retries=NETWORK_RETRIES,
+            )
+            self._clients[cache_key] = (client, http)
+        return self._clients[cache_key][0]
+
+    async def create_checkout_session(
+        self, *, test_mode: bool, params: dict[str, Any], idempotency_key: str
+    ) -> CheckoutSession:
+        client = self._client(test_mode)
+        try:
+            session = await client.v1.checkout.sessions.create_async(
+                params,  # type: ignore[arg-type]
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            # Stripe's message stays in the log: it may name the account or the (masked) key.
+            log.warning("Stripe refused a checkout session (%s): %r", _mode(test_mode), exc)
+            raise StripeFailed(
+                f"Stripe could not open a checkout session ({exc.code or type(exc).__name__}); try again"
+            ) from None
+        found = session.to_dict()
+        if not isinstance(found.get("id"), str) or not isinstance(found.get("url"), str):
+            raise StripeFailed("Stripe answered without a checkout session URL; try again")
+        return CheckoutSession(id=found["id"], url=found["url"])
+
+    async def aclose(self) -> None:
+        for _, http in self._clients.values():
+            await http.close_async()
+        self._clients.clear()
+
+
+def verify_event(payload: bytes, signature: str | None, settings: Settings) -> VerifiedEvent:
+    """stripe.Webhook.construct_event with each configured endpoint secret: 400 unless one signed it."""
+    secrets = [
+        (test_mode, secret)
+        for test_mode, secret in (
+            (False, settings.stripe_webhook_secret),
+            (True, settings.stripe_test_webhook_secret),
+        )
+        if secret
+    ]
+    if not secrets:
+        raise BillingNotConfigured(
+            "Stripe webhooks are not configured "
+            "(ORDERATLAS_STRIPE_WEBHOOK_SECRET / ORDERATLAS_STRIPE_TEST_WEBHOOK_SECRET)"
+        )
+    signed_by: list[bool] = []
+    event: Any = None
+    for test_mode, secret in secrets:
+        try:
+            event = stripe.Webhook.construct_event(payload, signature, secret, SIGNATURE_TOLERANCE_S)
+        except stripe.SignatureVerificationError:
+            continue
+        except (ValueError, AttributeError, TypeError):  # not UTF-8, not JSON, not an object
+            raise InvalidPayload("the body is not a Stripe event") from None
+        signed_by.append(test_mode)
+    if not signed_by:
+        raise InvalidSignature("the Stripe-Signature header is missing, stale or does not match")
+    body = event.to_dict()
+    if not isinstance(body.get("id"), str) or not isinstance(body.get("type"), str):
+        raise InvalidPayload("the body is not a Stripe event (no id or type)")
+    # One secret for both endpoints is a misconfiguration; Stripe's own flag then decides.
+    test_mode = signed_by[0] if len(signed_by) == 1 else not body.get("livemode", False)
+    return VerifiedEvent(body, test_mode)

@@ -1,0 +1,178 @@
+"""POST /v1/billing/topup: a Stripe Checkout Session through the real SDK, mocked at Stripe's endpoint."""
+
+import httpx
+import pytest
+import respx
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from orderatlas.config import Settings
+from orderatlas.models import CreditTopup
+from tests.billing.stripe_helpers import (
+    LIVE_KEY,
+    STRIPE_SESSIONS,
+    TEST_KEY,
+    TOPUP,
+    configure_stripe,
+    mock_sessions,
+    sent_params,
+    session_response,
+)
+from tests.factories import AccountFactory
+
+pytestmark = pytest.mark.asyncio
+
+
+async def topups(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
+    async with sessionmaker() as session:
+        return int(await session.scalar(select(func.count()).select_from(CreditTopup)) or 0)
+
+
+async def test_a_top_up_opens_a_payment_session_for_the_account_and_its_credits(
+    client: httpx.AsyncClient, accounts: AccountFactory, settings: Settings
+) -> None:
+    configure_stripe(settings)
+    settings.credit_price_cents, settings.credit_currency = 12, "EUR"
+    seller = await accounts.create()
+    with respx.mock() as stripe:
+        route = mock_sessions(stripe)
+        response = await client.post("/v1/billing/topup", json=TOPUP, headers=seller.live_headers)
+    assert response.status_code == 200, response.text
+    request = route.calls.last.request
+    session = route.calls.last.response.json()
+    assert response.json() == {"checkout_url": session["url"], "credits": 100}
+    assert request.headers["Authorization"] == f"Bearer {LIVE_KEY}"
+    assert request.headers["Idempotency-Key"].startswith("orderatlas-topup-")
+    params = sent_params(request)
+    assert params["mode"] == "payment"
+    assert params["line_items"] == {
+        "0": {
+            "quantity": "100",
+            "price_data": {
+                "currency": "eur",
+                "unit_amount": "12",
+                "product_data": {"name": "OrderAtlas credits"},
+            },
+        }
+    }
+    assert params["client_reference_id"] == seller.account_id
+    metadata = {"account_id": seller.account_id, "credits": "100", "mode": "live"}
+    assert params["metadata"].items() >= metadata.items()
+    assert params["payment_intent_data"]["metadata"] == params["metadata"]
+    assert (params["success_url"], params["cancel_url"]) == (TOPUP["success_url"], TOPUP["cancel_url"])
+    assert session["amount_total"] == 1200
+
+
+async def test_a_test_key_pays_through_stripe_test_mode(
+    client: httpx.AsyncClient, accounts: AccountFactory, settings: Settings
+) -> None:
+    configure_stripe(settings)
+    seller = await accounts.create()
+    with respx.mock() as stripe:
+        route = mock_sessions(stripe)
+        response = await client.post("/v1/billing/topup", json=TOPUP, headers=seller.test_headers)
+    assert response.status_code == 200, response.text
+    assert route.calls.last.request.headers["Authorization"] == f"Bearer {TEST_KEY}"
+    assert sent_params(route.calls.last.request)["metadata"]["mode"] == "test"
+
+
+async def test_without_the_modes_stripe_key_it_is_503_and_nothing_is_asked(
+    client: httpx.AsyncClient, accounts: AccountFactory, settings: Settings
+) -> None:
+    configure_stripe(settings)
+    settings.stripe_secret_key = None
+    seller = await accounts.create()
+    with respx.mock() as stripe:
+        route = mock_sessions(stripe)
+        live = await client.post("/v1/billing/topup", json=TOPUP, headers=seller.live_headers)
+        test = await client.post("/v1/billing/topup", json=TOPUP, headers=seller.test_headers)
+    assert live.status_code == 503
+    assert live.json()["code"] == "billing_not_configured"
+    assert "ORDERATLAS_STRIPE_SECRET_KEY" in live.json()["error"]
+    assert test.status_code == 200  # the test-mode key is configured
+    assert route.call_count == 1
+
+
+async def test_a_retry_with_the_same_idempotency_key_opens_one_session(
+    client: httpx.AsyncClient,
+    accounts: AccountFactory,
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    configure_stripe(settings)
+    seller = await accounts.create()
+    headers = {**seller.test_headers, "Idempotency-Key": "click-1"}
+    with respx.mock() as stripe:
+        route = mock_sessions(stripe)
+        first = await client.post("/v1/billing/topup", json=TOPUP, headers=headers)
+        again = await client.post("/v1/billing/topup", json=TOPUP, headers=headers)
+        other = await client.post("/v1/billing/topup", json=TOPUP, headers=seller.test_headers)
+    assert other.status_code == 200
+    assert again.content == first.content
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert route.call_count == 2  # the replay never reached Stripe; the unkeyed request is a new purchase
+    keys = [call.request.headers["Idempotency-Key"] for call in route.calls]
+    assert keys[0] != keys[1]
+    assert await topups(sessionmaker) == 2
+
+
+async def test_after_a_stripe_failure_the_retry_sends_stripe_the_same_idempotency_key(
+    client: httpx.AsyncClient,
+    accounts: AccountFactory,
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    configure_stripe(settings)
+    seller = await accounts.create()
+    headers = {**seller.test_headers, "Idempotency-Key": "click-2"}
+    outage = httpx.Response(500, json={"error": {"type": "api_error", "message": "down"}})
+    with respx.mock() as stripe:
+        # The SDK itself retries twice (3 calls), then we answer 502; the client retries once more.
+        route = stripe.post(STRIPE_SESSIONS).mock(side_effect=[outage, outage, outage, session_response])
+        failed = await client.post("/v1/billing/topup", json=TOPUP, headers=headers)
+        retried = await client.post("/v1/billing/topup", json=TOPUP, headers=headers)
+    assert failed.status_code == 502
+    assert failed.json()["code"] == "stripe_error"
+    assert retried.status_code == 200, retried.text
+    assert route.call_count == 4
+    assert len({call.request.headers["Idempotency-Key"] for call in route.calls}) == 1
+    assert await topups(sessionmaker) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"credits": 9}, "invalid_credits"),
+        ({"credits": 100_001}, "invalid_credits"),
+        ({"credits": "100"}, "invalid_request"),
+        ({"credits": True}, "invalid_request"),
+        ({"success_url": "javascript:alert(1)"}, "invalid_url"),
+        ({"cancel_url": "ftp://shop.example/"}, "invalid_url"),
+        ({"cancel_url": "https://"}, "invalid_url"),
+        ({"success_url": "http://shop.example:99999/"}, "invalid_url"),
+    ],
+)
+async def test_bad_input_is_400_and_asks_stripe_nothing(
+    client: httpx.AsyncClient,
+    accounts: AccountFactory,
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    change: dict[str, object],
+    code: str,
+) -> None:
+    configure_stripe(settings)
+    seller = await accounts.create()
+    with respx.mock(assert_all_called=False) as stripe:
+        route = mock_sessions(stripe)
+        response = await client.post(
+            "/v1/billing/topup", json={**TOPUP, **change}, headers=seller.test_headers
+        )
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == code
+    assert route.call_count == 0
+    assert await topups(sessionmaker) == 0
+
+
+async def test_a_top_up_needs_an_api_key(client: httpx.AsyncClient) -> None:
+    response = await client.post("/v1/billing/topup", json=TOPUP)
+    assert response.status_code == 401
