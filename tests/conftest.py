@@ -35,6 +35,7 @@ from orderatlas.jobs import redis_settings, worker_options
 from orderatlas.migrate import upgrade
 from orderatlas.models import Base
 from tests.factories import AccountFactory
+from tests.fake_stripe import FakeStripeServer
 from tests.process import Service, clean_env, create_account, free_port, wait_healthy
 
 
@@ -88,13 +89,21 @@ def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServi
     data_dir = fresh_data_dir()
     port = str(free_port())
     log = tmp_path_factory.mktemp("live") / "serve.log"
-    serve = Service(["serve", "--port", port], data_dir, log, clean_env())
-    try:
-        wait_healthy(f"http://127.0.0.1:{port}", serve)
-        yield LiveService(f"http://127.0.0.1:{port}", data_dir)
-    finally:
-        serve.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
+    with FakeStripeServer() as stripe:  # top-ups reach a fake Stripe on 127.0.0.1, never the internet
+        env = clean_env(
+            ORDERATLAS_STRIPE_API_BASE=stripe.url,
+            ORDERATLAS_STRIPE_SECRET_KEY="sk_live_fake",
+            ORDERATLAS_STRIPE_TEST_SECRET_KEY="sk_test_fake",
+            ORDERATLAS_STRIPE_WEBHOOK_SECRET="whsec_live_fake",
+            ORDERATLAS_STRIPE_TEST_WEBHOOK_SECRET="whsec_test_fake",
+        )
+        serve = Service(["serve", "--port", port], data_dir, log, env)
+        try:
+            wait_healthy(f"http://127.0.0.1:{port}", serve)
+            yield LiveService(f"http://127.0.0.1:{port}", data_dir)
+        finally:
+            serve.stop()
+            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -41,8 +41,10 @@ def error_body_shape(ctx: CheckContext, response: Response, case: Case) -> bool 
         body = json.loads(response.content)
     except ValueError:
         raise AssertionError(f"{response.status_code} body is not JSON: {response.content[:200]!r}") from None
-    if not (isinstance(body, dict) and set(body) == {"error", "code"}):
-        raise AssertionError(f"{response.status_code} body must be exactly error and code, got {body!r}")
+    # A 402 also says what is left (the reference's credits_remaining); every other error is the pair.
+    shape = {"error", "code", "credits_remaining"} if response.status_code == 402 else {"error", "code"}
+    if not (isinstance(body, dict) and set(body) == shape):
+        raise AssertionError(f"{response.status_code} body must be exactly {sorted(shape)}, got {body!r}")
     if not (isinstance(body["error"], str) and isinstance(body["code"], str)):
         raise AssertionError(f"{response.status_code} error and code must be strings, got {body!r}")
     return None
