@@ -240,6 +240,19 @@ async def test_a_partial_refund_takes_back_its_share(
     assert (await balance(client, seller))["credit_balance"] == 50
 
 
+async def test_a_later_event_does_not_repoint_where_the_refund_is_found(
+    client: httpx.AsyncClient, accounts: AccountFactory
+) -> None:
+    seller = await accounts.create(test_credits=0)
+    session = await new_topup(client, seller)
+    await deliver(client, completed(session))
+    stray = completed({**session, "payment_intent": "pi_someone_elses"})
+    assert (await deliver(client, stray)).json()["outcome"] == "already credited"
+    response = await deliver(client, refunded(session, amount_refunded=session["amount_total"]))
+    assert response.json()["outcome"] == "took back 100, 0 owed"
+    assert (await balance(client, seller))["credit_balance"] == 0
+
+
 async def test_the_webhook_needs_no_api_key_but_a_configured_secret(
     client: httpx.AsyncClient, settings: Settings
 ) -> None:

@@ -154,7 +154,10 @@ async def _checkout_paid(session: AsyncSession, event: VerifiedEvent, checkout: 
     if topup.test_mode != event.test_mode:
         log.error("Stripe session %s signed with the other mode's secret; ignored", topup.stripe_session_id)
         return "ignored: signed by the other mode's endpoint secret"
-    topup.stripe_payment_intent_id = _text(checkout.get("payment_intent")) or topup.stripe_payment_intent_id
+    # The first payment intent named stays: a later event must not re-point where refunds are found.
+    topup.stripe_payment_intent_id = (
+        topup.stripe_payment_intent_id or _text(checkout.get("payment_intent")) or None
+    )
     if event.event["type"] == "checkout.session.completed" and checkout.get("payment_status") != "paid":
         return "waiting for the payment to succeed"
     if topup.paid_at is not None:
