@@ -119,7 +119,9 @@ async def test_twenty_concurrent_deliveries_of_one_event_make_one_deposit(
     assert (await balance(client, seller))["credit_balance"] == 100
 
 
-@pytest.mark.parametrize("forgery", ["wrong secret", "tampered body", "no header", "stale", "not json"])
+@pytest.mark.parametrize(
+    "forgery", ["wrong secret", "tampered body", "no header", "not ascii", "stale", "not json"]
+)
 async def test_a_bad_signature_is_400_and_changes_nothing(
     client: httpx.AsyncClient,
     accounts: AccountFactory,
@@ -135,6 +137,8 @@ async def test_a_bad_signature_is_400_and_changes_nothing(
         payload = payload.replace('"paid"', '"paid" ')
     elif forgery == "no header":
         headers = {"Content-Type": "application/json"}
+    elif forgery == "not ascii":
+        headers = {"Stripe-Signature": "t=1,v1=\u00e9".encode()}  # type: ignore[dict-item]
     elif forgery == "stale":  # older than the SDK's 300-second tolerance: a replay
         payload, headers = signed(completed(session), TEST_SECRET, timestamp=int(time.time()) - 301)
     else:  # the signature is of another body

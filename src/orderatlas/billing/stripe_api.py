@@ -122,6 +122,8 @@ def verify_event(payload: bytes, signature: str | None, settings: Settings) -> V
             "Stripe webhooks are not configured "
             "(ORDERATLAS_STRIPE_WEBHOOK_SECRET / ORDERATLAS_STRIPE_TEST_WEBHOOK_SECRET)"
         )
+    if signature is not None and not signature.isascii():  # the SDK's constant-time compare refuses it
+        raise InvalidSignature("the Stripe-Signature header is missing, stale or does not match")
     signed_by: list[bool] = []
     event: Any = None
     for test_mode, secret in secrets:
