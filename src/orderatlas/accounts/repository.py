@@ -1,5 +1,7 @@
 """SQL for accounts and API keys."""
 
+import uuid
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,12 +24,11 @@ async def active_key_by_hash(session: AsyncSession, key_hash: str) -> tuple[ApiK
     return (row[0], row[1]) if row else None
 
 
-async def account_by_email(session: AsyncSession, email: str, *, for_update: bool = False) -> Account | None:
-    stmt = select(Account).where(func.lower(Account.email) == email.lower())
-    return await session.scalar(stmt.with_for_update() if for_update else stmt)
+async def account_by_email(session: AsyncSession, email: str) -> Account | None:
+    return await session.scalar(select(Account).where(func.lower(Account.email) == email.lower()))
 
 
-async def keys_of(session: AsyncSession, account_id: object) -> list[ApiKey]:
+async def keys_of(session: AsyncSession, account_id: uuid.UUID) -> list[ApiKey]:
     return list(
         await session.scalars(
             select(ApiKey).where(ApiKey.account_id == account_id).order_by(ApiKey.created_at)

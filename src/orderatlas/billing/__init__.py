@@ -1,1 +1,1 @@
-"""Credits: the balance and its ledger."""
+"""Billing: the live and test balances and their ledger, Stripe Checkout top-ups and Stripe's events."""
