@@ -1,6 +1,7 @@
 """Test data: accounts with keys, and order request bodies in both reference shapes."""
 
 import copy
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -8,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from orderatlas.accounts.service import create_account
 from orderatlas.db import unit_of_work
+from orderatlas.models import Order, OrderItem
 
 SHIPPING_ADDRESS = {
     "name": "John Doe",
@@ -49,6 +51,45 @@ class AccountFactory:
         async with unit_of_work(self._sessionmaker, None) as session:
             new = await create_account(session, email, credits=live_credits, test_credits=test_credits)
         return SellerAccount(str(new.account.id), email, new.live_key.plaintext, new.test_key.plaintext)
+
+
+async def insert_order(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    seller: SellerAccount,
+    *,
+    test_mode: bool = True,
+    items: list[dict[str, Any]] | None = None,
+    **fields: Any,
+) -> Order:
+    """An order row as a finished checkout leaves it, written directly: list and search tests need
+    exact titles, ids, statuses and times, not a checkout."""
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "account_id": uuid.UUID(seller.account_id),
+        "test_mode": test_mode,
+        "retailer": "sandbox",
+        "platform": "AmazonUS",
+        "status": "confirmed",
+        "platform_order_id": "",
+        "multi_item": bool(items),
+        "asin": "B09V3KXJPB",
+        "quantity": 1,
+        "product_title": "Sandbox Product B09V3KXJPB",
+        "account_email": "buyer@example.com",
+        "shipping_address": copy.deepcopy(SHIPPING_ADDRESS),
+        "notes": [],
+        "credits_charged": 2,
+        "logged_in": True,
+        "checkout_attempts": 1,
+    }
+    values.update(fields)
+    order = Order(**values)
+    order.items = [
+        OrderItem(position=n, **item) for n, item in enumerate(items or [{"asin": order.asin, "quantity": 1}])
+    ]
+    async with unit_of_work(sessionmaker, None) as session:
+        session.add(order)
+    return order
 
 
 def legacy_order(**overrides: Any) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from orderatlas.config import Settings
 from orderatlas.db import create_engine, create_sessionmaker
 from orderatlas.errors import install_error_handlers
 from orderatlas.jobs import redis_settings, worker_options
+from orderatlas.orders.router import list_router as orders_list_router
 from orderatlas.orders.router import router as orders_router
 from orderatlas.retailers.registry import Retailers
 from orderatlas.sandbox.router import router as sandbox_router
@@ -56,6 +57,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(orders_router)
+    app.include_router(orders_list_router)
     app.include_router(sandbox_router)
     app.include_router(settings_router)
     app.include_router(api_keys_router)

@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     # False: never ask DNS; host names are checked again, and refused, only at send time.
     webhook_resolve_dns: bool = True
 
+    # GET /v1/orders?updated_after= serves only changes older than this, so that a change whose
+    # transaction has not committed yet cannot fall behind a sync window that already closed.
+    orders_sync_settle_s: int = Field(default=2, ge=0, le=3600)
+
     log_level: str = "INFO"
 
     @field_validator("webhook_retry_schedule_s", mode="before")

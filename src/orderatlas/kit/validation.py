@@ -8,6 +8,8 @@ CUSTOM_CODES = frozenset(
     {
         "invalid_platform",
         "invalid_asin",
+        "invalid_external_order_id",
+        "invalid_metadata",
         "invalid_price",
         "invalid_proxy",
         "invalid_quantity",

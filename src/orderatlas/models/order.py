@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Numeric, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -16,8 +16,19 @@ Money = Numeric(12, 2)
 
 class Order(UUIDPk, CreatedAt, Base):
     __tablename__ = "orders"
+    # Migration 0004 also builds two GIN indexes SQLAlchemy cannot describe here: the trigram index
+    # the dashboard search uses (see orders/repository.py) and one on metadata.
     __table_args__ = (
-        Index("ix_orders_account_id_created_at", "account_id", "created_at"),
+        Index("ix_orders_account_id_test_mode_created_at", "account_id", "test_mode", "created_at", "id"),
+        Index("ix_orders_account_id_test_mode_updated_at", "account_id", "test_mode", "updated_at", "id"),
+        Index("ix_orders_account_id_test_mode_status", "account_id", "test_mode", "status", "created_at"),
+        Index(
+            "ix_orders_account_id_test_mode_external_order_id",
+            "account_id",
+            "test_mode",
+            "external_order_id",
+            postgresql_where=text("external_order_id IS NOT NULL"),
+        ),
         Index("ix_orders_account_id_platform_order_id", "account_id", "platform_order_id"),
         Index("ix_orders_status_processing_started_at", "status", "processing_started_at"),
     )
@@ -37,6 +48,9 @@ class Order(UUIDPk, CreatedAt, Base):
     quantity: Mapped[int] = mapped_column(nullable=False)
     price_max: Mapped[Decimal | None] = mapped_column(Money)
     product_title: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
+    # The client's own reference (an eBay order id) and its flat string map; neither is unique.
+    external_order_id: Mapped[str | None] = mapped_column(String(100))
+    client_metadata: Mapped[dict[str, str] | None] = mapped_column("metadata", JSONB)
 
     account_email: Mapped[str] = mapped_column(String(320), nullable=False)
     shipping_address: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)

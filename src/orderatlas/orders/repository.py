@@ -2,14 +2,30 @@
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Text,
+    Uuid,
+    and_,
+    cast,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+)
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from orderatlas.kit.schemas import storable
-from orderatlas.models import Order, OrderEvent
+from orderatlas.models import Order, OrderEvent, OrderItem
 from orderatlas.orders import statuses as st
+from orderatlas.orders.filters import Filters, Position
 
 
 def _parse_uuid(reference: str) -> uuid.UUID | None:
@@ -73,3 +89,77 @@ async def stale_in_flight(
         .limit(limit)
     )
     return [(row.id, row.status) for row in await session.execute(stmt)]
+
+
+def _list_conditions(
+    account_id: uuid.UUID, test_mode: bool, filters: Filters, until: datetime | None
+) -> list[ColumnElement[bool]]:
+    conditions = [Order.account_id == account_id, Order.test_mode == test_mode]
+    if filters.statuses:
+        conditions.append(Order.status.in_(filters.statuses))
+    if filters.platform is not None:
+        conditions.append(Order.platform == filters.platform)
+    if filters.external_order_id is not None:
+        conditions.append(Order.external_order_id == filters.external_order_id)
+    if filters.created_after is not None:
+        conditions.append(Order.created_at >= filters.created_after)
+    if filters.created_before is not None:
+        conditions.append(Order.created_at <= filters.created_before)
+    if filters.updated_after is not None:
+        conditions.append(Order.updated_at >= filters.updated_after)
+    if until is not None:
+        conditions.append(Order.updated_at < until)
+    if filters.metadata:
+        conditions.append(Order.client_metadata.contains(dict(filters.metadata)))
+    return conditions
+
+
+def _items_json() -> Any:
+    """The order's lines as one JSON array, computed inside the page's own query."""
+    line = func.jsonb_build_object(
+        "asin",
+        OrderItem.asin,
+        "quantity",
+        OrderItem.quantity,
+        "price_max",
+        cast(OrderItem.price_max, Text),
+        "unit_price",
+        cast(OrderItem.unit_price, Text),
+        "seller",
+        OrderItem.seller,
+        "outcome",
+        OrderItem.outcome,
+    )
+    return (
+        select(
+            func.coalesce(func.jsonb_agg(aggregate_order_by(line, OrderItem.position)), literal([], JSONB))
+        )
+        .where(OrderItem.order_id == Order.id)
+        .correlate(Order)
+        .scalar_subquery()
+    )
+
+
+async def list_page(
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    test_mode: bool,
+    filters: Filters,
+    *,
+    after: Position | None,
+    until: datetime | None,
+    limit: int,
+    with_items: bool,
+) -> list[tuple[Order, list[dict[str, Any]] | None]]:
+    """One page in one query, line items included when asked: newest first by (created_at, id), or,
+    for a sync window, oldest change first by (updated_at, id)."""
+    key = Order.updated_at if filters.is_sync else Order.created_at
+    conditions = _list_conditions(account_id, test_mode, filters, until)
+    if after is not None:
+        here = tuple_(key, Order.id)
+        last = tuple_(literal(after.at, DateTime(timezone=True)), literal(after.id, Uuid()))
+        conditions.append(here > last if filters.is_sync else here < last)
+    order = (key.asc(), Order.id.asc()) if filters.is_sync else (key.desc(), Order.id.desc())
+    columns: list[Any] = [Order, _items_json()] if with_items else [Order]
+    rows = await session.execute(select(*columns).where(*conditions).order_by(*order).limit(limit))
+    return [(row[0], row[1] if with_items else None) for row in rows]

@@ -15,12 +15,14 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from orderatlas.kit.metadata import Metadata
 from orderatlas.kit.money import CENT
 from orderatlas.kit.schemas import RequestModel
 from orderatlas.retailers.base import Proxy
 from orderatlas.retailers.marketplaces import MARKETPLACES
 
 ASIN_PATTERN = re.compile(r"^[A-Z0-9]{10}$")
+MAX_EXTERNAL_ORDER_ID = 100
 MAX_ITEMS = 50
 MAX_QUANTITY = 999
 MAX_PRICE = Decimal("1000000")
@@ -66,6 +68,24 @@ def _asin(value: Any) -> str:
     return value.strip().upper()
 
 
+def _external_order_id(value: Any) -> str | None:
+    """The client's own reference, e.g. the eBay order id; blank means none."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise PydanticCustomError("invalid_external_order_id", "external_order_id must be a string")
+    value = value.strip()
+    if len(value) > MAX_EXTERNAL_ORDER_ID:
+        raise PydanticCustomError(
+            "invalid_external_order_id",
+            f"external_order_id must be at most {MAX_EXTERNAL_ORDER_ID} characters",
+        )
+    return value or None
+
+
+ExternalOrderId = Annotated[
+    str | None, BeforeValidator(_external_order_id), Field(examples=["12-34567-89012"])
+]
 PriceMax = Annotated[Decimal | None, BeforeValidator(_price), Field(examples=[50.0])]
 Quantity = Annotated[int, BeforeValidator(_quantity), Field(examples=[1])]
 Asin = Annotated[str, BeforeValidator(_asin), Field(examples=["B09V3KXJPB"])]
@@ -132,6 +152,8 @@ class OrderCreate(RequestModel):
     gift: bool = False
     gifter_name: Text200 | None = None
     gift_message: Annotated[str, Field(max_length=1000)] | None = None
+    external_order_id: ExternalOrderId = None
+    metadata: Metadata = None
 
     @field_validator("platform")
     @classmethod
@@ -209,7 +231,9 @@ class OrderItemDetail(BaseModel):
     outcome: str
 
 
-class OrderDetail(BaseModel):
+class OrderFields(BaseModel):
+    """What GET /v1/order/:id and GET /v1/orders both say about an order."""
+
     id: str
     platform: str
     status: str
@@ -235,14 +259,34 @@ class OrderDetail(BaseModel):
     tracking_number: str
     carrier: str
     aqualine_tracking: str
+    external_order_id: str
+    metadata: dict[str, str]
     order_html_url: str
     order_html_updated_at: str
     failure_reason_code: str
     notes: list[str]
+
+
+class OrderDetail(OrderFields):
     items: list[OrderItemDetail]
     created_at: str
     updated_at: str
     credits_remaining: int
+
+
+class ListedOrder(OrderFields):
+    created_at: str
+    updated_at: str
+    items: list[OrderItemDetail] | None = Field(default=None, description="Only with expand=items.")
+
+
+class OrderList(BaseModel):
+    orders: list[ListedOrder]
+    next_token: str = Field(description='Pass it back as next_token for the next page; "" on the last page.')
+    updated_before: str = Field(
+        description="With updated_after: the end of this sync window. Every matching change made "
+        'before it is in this walk; start the next sync with updated_after set to it. Otherwise "".'
+    )
 
 
 class OrderDeleted(BaseModel):

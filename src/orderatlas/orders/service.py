@@ -112,6 +112,8 @@ async def place_order(
         gift=data.gift,
         gifter_name=data.gifter_name if data.gift else None,
         gift_message=data.gift_message if data.gift else None,
+        external_order_id=data.external_order_id,
+        client_metadata=data.metadata,
         notes=[],
         credits_charged=settings.cost_order_placement,
         logged_in=False,

@@ -5,9 +5,31 @@ PROCESSING = "processing"
 CONFIRMED = "confirmed"
 FAILED = "failed"
 PRICE_EXCEEDED = "PRICE_EXCEEDED"
+SHIPPED = "shipped"
+OUT_FOR_DELIVERY = "out_for_delivery"
 
 # The statuses a checkout moves through before it ends.
 IN_FLIGHT_STATUSES = frozenset({PENDING, PROCESSING})
+# What the dashboard counts as active_tracking: on its way, not yet delivered.
+ACTIVE_TRACKING_STATUSES = frozenset({SHIPPED, OUT_FOR_DELIVERY})
+# Every status an order can have (the reference's list, and ours): what list filters accept.
+ALL_STATUSES = (
+    PENDING,
+    PROCESSING,
+    CONFIRMED,
+    "purchased",
+    SHIPPED,
+    OUT_FOR_DELIVERY,
+    "delivered",
+    "cancelled",
+    "lost",
+    FAILED,
+    PRICE_EXCEEDED,
+    "refunded",
+    "payment_revision",
+    "awaiting_approval",
+    "warning",
+)
 
 FAILURE_CODES = frozenset(
     {

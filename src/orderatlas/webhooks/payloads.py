@@ -29,6 +29,11 @@ def order_payload(event: str, order: Order, previous_status: str | None, at: dat
     for name in ("tracking_number", "carrier", "aqualine_tracking"):
         if getattr(order, name):
             payload[name] = getattr(order, name)
+    # The client's own reference, so a receiver can match the event without a lookup.
+    if order.external_order_id:
+        payload["external_order_id"] = order.external_order_id
+    if order.client_metadata:
+        payload["metadata"] = dict(order.client_metadata)
     if order.status == "failed":
         payload["failure_reason_code"] = order.failure_reason_code
         payload["failure_reason"] = order.notes[-1] if order.notes else ""
@@ -50,6 +55,7 @@ def discord_embed(payload: dict[str, Any]) -> dict[str, Any]:
             "order_id",
             "platform",
             "platform_order_id",
+            "external_order_id",
             "previous_status",
             "tracking_number",
             "carrier",

@@ -1,0 +1,67 @@
+"""order references (external_order_id, metadata), list and search indexes
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-22
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# The text the dashboard search matches, one trigram index over all five fields. The query in
+# orders/repository.py repeats this expression exactly, or PostgreSQL will not use the index.
+SEARCH_DOCUMENT = (
+    "(platform_order_id || ' ' || coalesce(external_order_id, '') || ' ' || product_title"
+    " || ' ' || asin || ' ' || account_email)"
+)
+
+
+def upgrade() -> None:
+    # pg_trgm is a trusted extension (PostgreSQL 13+): the database owner may create it.
+    op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    op.add_column("orders", sa.Column("external_order_id", sa.String(length=100), nullable=True))
+    op.add_column("orders", sa.Column("metadata", postgresql.JSONB(astext_type=sa.Text()), nullable=True))
+
+    # Lists are always one account in one key mode; the id breaks ties so keyset pages are stable.
+    op.drop_index("ix_orders_account_id_created_at", table_name="orders")
+    op.create_index(
+        "ix_orders_account_id_test_mode_created_at", "orders", ["account_id", "test_mode", "created_at", "id"]
+    )
+    op.create_index(
+        "ix_orders_account_id_test_mode_updated_at", "orders", ["account_id", "test_mode", "updated_at", "id"]
+    )
+    op.create_index(
+        "ix_orders_account_id_test_mode_status", "orders", ["account_id", "test_mode", "status", "created_at"]
+    )
+    op.create_index(
+        "ix_orders_account_id_test_mode_external_order_id",
+        "orders",
+        ["account_id", "test_mode", "external_order_id"],
+        postgresql_where=sa.text("external_order_id IS NOT NULL"),
+    )
+    op.execute(f"CREATE INDEX ix_orders_search_trgm ON orders USING gin ({SEARCH_DOCUMENT} gin_trgm_ops)")
+    op.execute(
+        "CREATE INDEX ix_orders_metadata ON orders USING gin (metadata jsonb_path_ops)"
+        " WHERE metadata IS NOT NULL"
+    )
+
+
+def downgrade() -> None:
+    # pg_trgm stays: other schemas of the database may use it.
+    op.drop_index("ix_orders_metadata", table_name="orders")
+    op.drop_index("ix_orders_search_trgm", table_name="orders")
+    op.drop_index("ix_orders_account_id_test_mode_external_order_id", table_name="orders")
+    op.drop_index("ix_orders_account_id_test_mode_status", table_name="orders")
+    op.drop_index("ix_orders_account_id_test_mode_updated_at", table_name="orders")
+    op.drop_index("ix_orders_account_id_test_mode_created_at", table_name="orders")
+    op.create_index("ix_orders_account_id_created_at", "orders", ["account_id", "created_at"])
+    op.drop_column("orders", "metadata")
+    op.drop_column("orders", "external_order_id")
