@@ -64,6 +64,7 @@ def settings() -> Iterator[Settings]:
         # Webhook receivers in tests are real servers on 127.0.0.1; and no test may ask DNS anything.
         webhook_allow_private_networks=True,
         webhook_resolve_dns=False,
+        default_rate_limit=0,  # as tests/process.py clean_env: tests send far more than 60 a minute
     )
     with embedded_services(test_settings):
         upgrade(test_settings)

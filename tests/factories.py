@@ -43,13 +43,21 @@ class AccountFactory:
         self._count = 0
 
     async def create(
-        self, *, test_credits: int = 100, live_credits: int = 0, email: str | None = None
+        self,
+        *,
+        test_credits: int = 100,
+        live_credits: int = 0,
+        email: str | None = None,
+        rate_limit: int = 0,
     ) -> SellerAccount:
-        """Both balances are set explicitly: test keys spend test_credits, live keys live_credits."""
+        """Both balances are set explicitly: test keys spend test_credits, live keys live_credits.
+        Unlimited unless asked (rate_limit): most tests send more than 60 requests a minute."""
         self._count += 1
         email = email or f"seller{self._count}@example.com"
         async with unit_of_work(self._sessionmaker, None) as session:
-            new = await create_account(session, email, credits=live_credits, test_credits=test_credits)
+            new = await create_account(
+                session, email, credits=live_credits, test_credits=test_credits, rate_limit=rate_limit
+            )
         return SellerAccount(str(new.account.id), email, new.live_key.plaintext, new.test_key.plaintext)
 
 

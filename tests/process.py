@@ -27,9 +27,13 @@ def clean_env(**extra: str) -> dict[str, str]:
     """The caller's environment without any ORDERATLAS_* setting: the embedded default.
 
     DNS lookups are off: a test must never send a packet beyond loopback, and a fuzzed
-    webhook_url host would otherwise be looked up."""
+    webhook_url host would otherwise be looked up. Rate limits are off too (accounts are created
+    unlimited, failed keys are not counted): tests and benchmarks send far more than 60 requests
+    a minute; the rate-limit tests pass the limits they are about in `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERATLAS_")}
     env["ORDERATLAS_WEBHOOK_RESOLVE_DNS"] = "false"
+    env["ORDERATLAS_DEFAULT_RATE_LIMIT"] = "0"
+    env["ORDERATLAS_INVALID_KEY_RATE_LIMIT"] = "0"
     env.update(extra)
     return env
 
@@ -120,3 +124,44 @@ def wait_final(base_url: str, key: str, order_id: str, timeout_s: float = 60) ->
         return None if detail["status"] in ("pending", "processing") else detail
 
     return poll(final, timeout_s=timeout_s, what=f"order {order_id} to finish")
+
+
+class PrivateRedis:
+    """A redis-server of this test's own on a free loopback port, to stop and break at will (never
+    the machine's shared one, nor the suite's). The binary is the one the embedded default ships."""
+
+    def __init__(self, log_path: Path) -> None:
+        from orderatlas.embedded import redis_server_binary
+
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._log = log_path.open("w")
+        self.process = subprocess.Popen(
+            [str(redis_server_binary()), "--port", str(self.port), "--bind", "127.0.0.1"]
+            + ["--save", "", "--appendonly", "no", "--daemonize", "no"],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        poll(lambda: self._answers() or None, timeout_s=10, what=f"redis-server on port {self.port}")
+
+    def _answers(self) -> bool:
+        import redis
+
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.2)
+        try:
+            return bool(client.ping())
+        except redis.RedisError:
+            return False
+        finally:
+            client.close()
+
+    def client(self) -> Any:
+        import redis
+
+        return redis.Redis(host="127.0.0.1", port=self.port)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self._log.close()

@@ -9,9 +9,11 @@ from arq import Worker, create_pool
 from fastapi import FastAPI
 
 from orderatlas.api_keys.router import router as api_keys_router
+from orderatlas.auth import ratelimit
 from orderatlas.billing.router import router as billing_router
 from orderatlas.billing.stripe_api import StripeGateway
 from orderatlas.config import Settings
+from orderatlas.dashboard.router import router as dashboard_router
 from orderatlas.db import create_engine, create_sessionmaker
 from orderatlas.errors import install_error_handlers
 from orderatlas.jobs import redis_settings, worker_options
@@ -33,6 +35,8 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
         app.state.settings = settings
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.redis = await create_pool(redis_settings(settings.redis_url or ""))
+        limiter_redis = ratelimit.connect(settings.redis_url or "")
+        app.state.limiter = ratelimit.RateLimiter(limiter_redis)
         app.state.retailers = Retailers(app.state.sessionmaker, settings)
         app.state.stripe = StripeGateway(settings)
         worker = Worker(**worker_options(settings, handle_signals=False)) if run_worker else None
@@ -46,6 +50,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
                     await worker_task
                 await worker.close()
             await app.state.stripe.aclose()
+            await limiter_redis.aclose()
             await app.state.redis.aclose()
             await engine.dispose()
 
@@ -56,8 +61,10 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(ratelimit.RateLimitHeaders)
     app.include_router(orders_router)
     app.include_router(orders_list_router)
+    app.include_router(dashboard_router)
     app.include_router(sandbox_router)
     app.include_router(settings_router)
     app.include_router(api_keys_router)

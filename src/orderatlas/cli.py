@@ -1,4 +1,4 @@
-"""The `orderatlas` command: serve, api, worker, migrate, accounts (create, show, credit)."""
+"""The `orderatlas` command: serve, api, worker, migrate, accounts (create, show, credit, set-rate-limit)."""
 
 from __future__ import annotations
 
@@ -148,13 +148,17 @@ def accounts_create(
     ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Create an account with a live and a test API key; prints them once, as JSON."""
+    """Create an account with a live and a test API key; prints them once, as JSON.
+
+    Its rate limit is ORDERATLAS_DEFAULT_RATE_LIMIT (60 requests per minute unless set; 0: unlimited)."""
     _configure(data_dir)
     from orderatlas.accounts.service import create_account
 
     async def create(session: AsyncSession) -> dict[str, object]:
         test = settings.test_credits if test_credits is None else test_credits
-        new = await create_account(session, email, credits=credits, test_credits=test)
+        new = await create_account(
+            session, email, credits=credits, test_credits=test, rate_limit=settings.default_rate_limit
+        )
         return {
             "account_id": str(new.account.id),
             "email": new.account.email,
@@ -224,6 +228,25 @@ def accounts_credit(
         }
 
     _run_in_database(credit)
+
+
+@accounts_app.command("set-rate-limit")
+def accounts_set_rate_limit(
+    email: Email,
+    per_minute: Annotated[
+        int, typer.Option(help="Requests per minute for each key mode of the account; 0 means unlimited.")
+    ],
+    data_dir: DataDir = None,
+) -> None:
+    """Set an account's rate limit. Running API processes apply it from the account's next request."""
+    _configure(data_dir)
+    from orderatlas.accounts.service import set_rate_limit
+
+    async def update(session: AsyncSession) -> dict[str, object]:
+        account = await set_rate_limit(session, email, per_minute)
+        return {"email": account.email, "rate_limit": account.rate_limit}
+
+    _run_in_database(update)
 
 
 if __name__ == "__main__":

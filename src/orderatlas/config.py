@@ -8,6 +8,10 @@ from typing import Annotated
 from pydantic import AliasChoices, Field, PositiveInt, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+# The highest per-minute limit an account can be given: the limiter keeps one entry per request.
+MAX_RATE_LIMIT = 100_000
+DEFAULT_RATE_LIMIT = 60  # requests per minute, as the reference promises
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -85,6 +89,10 @@ class Settings(BaseSettings):
     # False: never ask DNS; host names are checked again, and refused, only at send time.
     webhook_resolve_dns: bool = True
 
+    # Requests per minute per account and key mode, given to accounts when they are created (0: unlimited).
+    default_rate_limit: int = Field(default=DEFAULT_RATE_LIMIT, ge=0, le=MAX_RATE_LIMIT)
+    # Requests per minute per client address that carry no valid API key (0: unlimited).
+    invalid_key_rate_limit: int = Field(default=DEFAULT_RATE_LIMIT, ge=0, le=MAX_RATE_LIMIT)
     # GET /v1/orders?updated_after= serves only changes older than this, so that a change whose
     # transaction has not committed yet cannot fall behind a sync window that already closed.
     orders_sync_settle_s: int = Field(default=2, ge=0, le=3600)

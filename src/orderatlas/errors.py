@@ -21,6 +21,7 @@ class OrderAtlasError(Exception):
     code = "bad_request"
     # Fields the body carries beside error and code (a 402 says what is left).
     extra: dict[str, Any] = {}
+    headers: dict[str, str] | None = None  # sent with the error (Retry-After ...)
 
     def __init__(self, message: str, *, code: str | None = None, status_code: int | None = None) -> None:
         super().__init__(message)
@@ -82,16 +83,30 @@ def error_body(message: str, code: str) -> dict[str, str]:
     return {"error": message, "code": code}
 
 
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for a route's error statuses; validation errors are always 400."""
-    return {
-        status: {"model": InsufficientCreditsBody if status == 402 else ErrorBody}
-        for status in sorted({400, 401, *statuses})
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds until a request would be admitted.",
+        "schema": {"type": "integer"},
     }
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for an authenticated route's error statuses: validation errors are always
+    400, and every authenticated request may be refused by the rate limit (429)."""
+    responses: dict[int | str, dict[str, Any]] = {
+        status: {"model": InsufficientCreditsBody if status == 402 else ErrorBody}
+        for status in sorted({400, 401, 429, *statuses})
+    }
+    responses[429]["headers"] = _RETRY_AFTER
+    responses[429]["description"] = "Rate limit exceeded (see docs/rate-limits.md)"
+    return responses
 
 
 def render_error(exc: OrderAtlasError) -> JSONResponse:
-    return JSONResponse({**error_body(exc.message, exc.code), **exc.extra}, status_code=exc.status_code)
+    return JSONResponse(
+        {**error_body(exc.message, exc.code), **exc.extra}, status_code=exc.status_code, headers=exc.headers
+    )
 
 
 async def _orderatlas_error(_: Request, exc: Exception) -> JSONResponse:

@@ -13,7 +13,9 @@ pytestmark = pytest.mark.asyncio
 async def test_settings_have_every_reference_field_and_a_generated_secret(
     client: httpx.AsyncClient, accounts: AccountFactory
 ) -> None:
-    seller = await accounts.create(test_credits=45, live_credits=300, email="store@example.com")
+    seller = await accounts.create(
+        test_credits=45, live_credits=300, email="store@example.com", rate_limit=60
+    )
     body = (await client.get("/v1/settings", headers=seller.test_headers)).json()
     assert set(body) >= {
         "convert_tracking", "webhook_url", "discord_webhook_url", "webhook_secret", "rate_limit",

@@ -24,8 +24,11 @@ async def active_key_by_hash(session: AsyncSession, key_hash: str) -> tuple[ApiK
     return (row[0], row[1]) if row else None
 
 
-async def account_by_email(session: AsyncSession, email: str) -> Account | None:
-    return await session.scalar(select(Account).where(func.lower(Account.email) == email.lower()))
+async def account_by_email(session: AsyncSession, email: str, *, for_update: bool = False) -> Account | None:
+    stmt = select(Account).where(func.lower(Account.email) == email.lower())
+    if for_update:
+        stmt = stmt.with_for_update()
+    return await session.scalar(stmt)
 
 
 async def keys_of(session: AsyncSession, account_id: uuid.UUID) -> list[ApiKey]:

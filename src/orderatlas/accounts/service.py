@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from orderatlas.accounts import repository
 from orderatlas.billing.service import adjust, grant
+from orderatlas.config import DEFAULT_RATE_LIMIT, MAX_RATE_LIMIT
 from orderatlas.errors import BadRequest, Conflict, NotFound
 from orderatlas.kit.crypto import random_token, sha256_hex
 from orderatlas.models import Account, ApiKey
@@ -41,11 +42,30 @@ def issue_key(session: AsyncSession, account: Account, mode: str, name: str = ""
     return IssuedKey(api_key, plaintext)
 
 
-async def create_account(session: AsyncSession, email: str, *, credits: int, test_credits: int) -> NewAccount:
-    """`credits` are live (paid) credits; `test_credits` the separate test-mode balance's start."""
+def _check_rate_limit(per_minute: int) -> int:
+    if not 0 <= per_minute <= MAX_RATE_LIMIT:
+        raise BadRequest(
+            f"a rate limit is 0 (unlimited) to {MAX_RATE_LIMIT} requests per minute",
+            code="invalid_rate_limit",
+        )
+    return per_minute
+
+
+async def create_account(
+    session: AsyncSession,
+    email: str,
+    *,
+    credits: int,
+    test_credits: int,
+    rate_limit: int = DEFAULT_RATE_LIMIT,
+) -> NewAccount:
+    """`credits` are live (paid) credits; `test_credits` the separate test-mode balance's start;
+    `rate_limit` requests per minute for each key mode (0: unlimited)."""
     if await repository.email_taken(session, email):
         raise Conflict(f"an account with email {email} already exists", code="email_taken")
-    account = Account(email=email, credit_balance=0, test_credit_balance=0)
+    account = Account(
+        email=email, credit_balance=0, test_credit_balance=0, rate_limit=_check_rate_limit(rate_limit)
+    )
     session.add(account)
     await session.flush()
     if credits:
@@ -83,3 +103,12 @@ async def credit_account(
     if not reason.strip():
         raise BadRequest("a reason is required: it is the adjustment's description", code="missing_field")
     return account, await adjust(session, account.id, amount, reason.strip(), test_mode=test_mode)
+
+
+async def set_rate_limit(session: AsyncSession, email: str, per_minute: int) -> Account:
+    """Takes effect with the account's next request: every request reads the limit afresh."""
+    account = await repository.account_by_email(session, email, for_update=True)
+    if account is None:
+        raise NotFound(f"no account with email {email}")
+    account.rate_limit = _check_rate_limit(per_minute)
+    return account

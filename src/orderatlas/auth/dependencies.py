@@ -1,12 +1,24 @@
-"""The X-API-Key dependency: every /v1 route knows its account and key, or answers 401."""
+"""The X-API-Key dependency: every /v1 route knows its account and key, or answers 401.
+
+It is also where every authenticated request is counted against the rate limit (auth/ratelimit.py):
+the account's limit per key mode, or, for a missing or unknown key, a limit per client address.
+"""
 
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Security
+from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
 from orderatlas.accounts.repository import active_key_by_hash
+from orderatlas.auth.ratelimit import (
+    DECISION_STATE,
+    Decision,
+    RateLimited,
+    RateLimiter,
+    account_keys,
+    address_key,
+)
 from orderatlas.db import SessionDep
 from orderatlas.errors import OrderAtlasError, Unauthorized
 from orderatlas.kit.crypto import sha256_hex
@@ -27,18 +39,42 @@ class Principal:
         return self.api_key.is_test
 
 
+async def _count(request: Request, window_key: str, limit: int, calls_key: str | None = None) -> None:
+    limiter: RateLimiter = request.app.state.limiter
+    decision = await limiter.hit(window_key, limit, calls_key)
+    setattr(request.state, DECISION_STATE, decision)
+    if decision is not None and not decision.admitted:
+        raise RateLimited(decision)
+
+
+async def _refuse(request: Request, message: str) -> Unauthorized:
+    """Keys cannot be guessed at speed: failed attempts are limited per client address."""
+    address = request.client.host if request.client else "unknown"
+    await _count(request, address_key(address), request.app.state.settings.invalid_key_rate_limit)
+    return Unauthorized(message)
+
+
 async def authenticate(
-    session: SessionDep, api_key: Annotated[str | None, Security(_api_key_header)] = None
+    request: Request, session: SessionDep, api_key: Annotated[str | None, Security(_api_key_header)] = None
 ) -> Principal:
     if not api_key:
-        raise Unauthorized("missing API key: send it in the X-API-Key header")
+        raise await _refuse(request, "missing API key: send it in the X-API-Key header")
     found = await active_key_by_hash(session, sha256_hex(api_key.strip()))
     if found is None:
-        raise Unauthorized("invalid API key")
-    return Principal(account=found[1], api_key=found[0])
+        raise await _refuse(request, "invalid API key")
+    principal = Principal(account=found[1], api_key=found[0])
+    # Each key mode has its own window: a test suite hammering the sandbox never throttles live traffic.
+    window_key, calls_key = account_keys(principal.account.id, principal.api_key.mode)
+    await _count(request, window_key, principal.account.rate_limit, calls_key)
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(authenticate)]
+
+
+def rate_limit_decision(request: Request) -> Decision | None:
+    """What the limiter decided for this request; None when Redis was unavailable."""
+    return getattr(request.state, DECISION_STATE, None)
 
 
 class LiveKeyRequired(OrderAtlasError):

@@ -1,0 +1,1 @@
+"""The dashboard: the account at a glance, and its orders, searchable."""

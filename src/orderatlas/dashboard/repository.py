@@ -1,0 +1,139 @@
+"""SQL for the dashboard: the account's counts, and the order list with its substring search.
+
+The search matches one trigram index (migration 0004) over the five searched fields joined into
+one text, then checks each field on the few rows it finds, so the separator between fields can
+never make a match. pg_trgm takes trigrams from runs of letters and digits only; a term without
+a run of three has none, and the index would have to be read whole, so for such a term the index
+is left out and the fields are matched directly.
+"""
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import ColumnElement, Row, func, literal_column, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from orderatlas.models import Order
+from orderatlas.orders.statuses import ACTIVE_TRACKING_STATUSES
+
+# Exactly the indexed expression of ix_orders_search_trgm, or PostgreSQL will not use the index.
+SEARCH_DOCUMENT = literal_column(
+    "(orders.platform_order_id || ' ' || coalesce(orders.external_order_id, '') || ' ' "
+    "|| orders.product_title || ' ' || orders.asin || ' ' || orders.account_email)"
+)
+SEARCHED_FIELDS = (
+    Order.platform_order_id,
+    Order.external_order_id,
+    Order.product_title,
+    Order.asin,
+    Order.account_email,
+)
+LIKE_ESCAPE = "\\"
+_TRIGRAM = re.compile(r"[^\W_]{3}")  # three letters or digits in a row
+
+
+@dataclass(frozen=True)
+class Counts:
+    orders_today: int
+    active_tracking: int
+    total_orders: int
+
+
+def contains_pattern(term: str) -> str:
+    """A LIKE pattern matching `term` anywhere, with its own %, _ and \\ taken literally."""
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _scope(account_id: uuid.UUID, test_mode: bool) -> list[ColumnElement[bool]]:
+    return [Order.account_id == account_id, Order.test_mode == test_mode]
+
+
+def conditions(
+    account_id: uuid.UUID, test_mode: bool, search: str | None, status: str | None
+) -> list[ColumnElement[bool]]:
+    """The WHERE of both the page and its count."""
+    where = _scope(account_id, test_mode)
+    if status is not None:
+        where.append(Order.status == status)
+    if search:
+        pattern = contains_pattern(search)
+        if _TRIGRAM.search(search):
+            where.append(SEARCH_DOCUMENT.ilike(pattern, escape=LIKE_ESCAPE))
+        where.append(or_(*(field.ilike(pattern, escape=LIKE_ESCAPE) for field in SEARCHED_FIELDS)))
+    return where
+
+
+async def counts(session: AsyncSession, account_id: uuid.UUID, test_mode: bool, since: datetime) -> Counts:
+    """Three counts in one round trip, each over its own index."""
+
+    def count(*where: ColumnElement[bool]) -> ColumnElement[int]:
+        subquery = select(func.count()).select_from(Order).where(*_scope(account_id, test_mode), *where)
+        return subquery.scalar_subquery()
+
+    row = (
+        await session.execute(
+            select(
+                count(Order.created_at >= since),
+                count(Order.status.in_(sorted(ACTIVE_TRACKING_STATUSES))),
+                count(),
+            )
+        )
+    ).one()
+    return Counts(int(row[0]), int(row[1]), int(row[2]))
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    id: uuid.UUID
+    platform_order_id: str
+    platform: str
+    status: str
+    total: Decimal | None
+    tracking_number: str | None
+    created_at: datetime
+    external_order_id: str | None
+
+
+def _row(row: Row[tuple[object, ...]]) -> OrderRow:
+    return OrderRow(*row)  # type: ignore[arg-type]
+
+
+async def page(
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    test_mode: bool,
+    *,
+    search: str | None,
+    status: str | None,
+    limit: int,
+    offset: int,
+) -> list[OrderRow]:
+    """Newest first; only the columns a dashboard row shows."""
+    stmt = (
+        select(
+            Order.id,
+            Order.platform_order_id,
+            Order.platform,
+            Order.status,
+            Order.total,
+            Order.tracking_number,
+            Order.created_at,
+            Order.external_order_id,
+        )
+        .where(*conditions(account_id, test_mode, search, status))
+        .order_by(Order.created_at.desc(), Order.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return [_row(row) for row in await session.execute(stmt)]
+
+
+async def total(
+    session: AsyncSession, account_id: uuid.UUID, test_mode: bool, *, search: str | None, status: str | None
+) -> int:
+    stmt = select(func.count()).select_from(Order).where(*conditions(account_id, test_mode, search, status))
+    return int(await session.scalar(stmt) or 0)
