@@ -16,11 +16,13 @@ down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# The text the dashboard search matches, one trigram index over all five fields. The query in
-# orders/repository.py repeats this expression exactly, or PostgreSQL will not use the index.
+# The text the dashboard search matches: the five fields joined by a control character (U+001F)
+# that search terms may not contain, so a match can never span two fields. One trigram index
+# covers all five. dashboard/repository.py repeats this expression exactly, or PostgreSQL will
+# not use the index.
 SEARCH_DOCUMENT = (
-    "(platform_order_id || ' ' || coalesce(external_order_id, '') || ' ' || product_title"
-    " || ' ' || asin || ' ' || account_email)"
+    "(platform_order_id || E'\\x1f' || coalesce(external_order_id, '') || E'\\x1f' || product_title"
+    " || E'\\x1f' || asin || E'\\x1f' || account_email)"
 )
 
 

@@ -88,6 +88,17 @@ async def test_percent_underscore_and_backslash_match_themselves(
         assert found.json()["total"] == len(matching)
 
 
+async def test_a_match_never_spans_two_fields(
+    client: httpx.AsyncClient, accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    seller = await accounts.create()
+    await insert_order(sessionmaker, seller, asin="B0ABCDEFGH", account_email="xyzbuyer@example.com")
+    for term in ("GHxyz", "GH xyz", "GH\x1fxyz", "efgh\x1fxyzb"):
+        found = await client.get("/v1/dashboard/orders", params={"search": term}, headers=seller.test_headers)
+        assert found.json() == {"orders": [], "total": 0}, term
+    assert (await search(client, seller, "?search=efgh"))["total"] == 1
+
+
 async def test_short_terms_without_a_trigram_still_match(
     client: httpx.AsyncClient, accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:

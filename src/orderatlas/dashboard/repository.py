@@ -1,10 +1,10 @@
 """SQL for the dashboard: the account's counts, and the order list with its substring search.
 
-The search matches one trigram index (migration 0004) over the five searched fields joined into
-one text, then checks each field on the few rows it finds, so the separator between fields can
-never make a match. pg_trgm takes trigrams from runs of letters and digits only; a term without
-a run of three has none, and the index would have to be read whole, so for such a term the index
-is left out and the fields are matched directly.
+The search matches one trigram index (migration 0004) over the five searched fields joined by
+U+001F. A match of a term without that character can never span two fields, so matching the
+joined text is matching any one field. pg_trgm takes trigrams from runs of letters and digits
+only: a term without a run of three has none, and the index would have to be read whole, so such
+a term (and one that contains U+001F) is matched field by field instead, without the index.
 """
 
 import re
@@ -19,10 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from orderatlas.models import Order
 from orderatlas.orders.statuses import ACTIVE_TRACKING_STATUSES
 
+SEPARATOR = "\x1f"
 # Exactly the indexed expression of ix_orders_search_trgm, or PostgreSQL will not use the index.
 SEARCH_DOCUMENT = literal_column(
-    "(orders.platform_order_id || ' ' || coalesce(orders.external_order_id, '') || ' ' "
-    "|| orders.product_title || ' ' || orders.asin || ' ' || orders.account_email)"
+    "(orders.platform_order_id || E'\\x1f' || coalesce(orders.external_order_id, '') || E'\\x1f' "
+    "|| orders.product_title || E'\\x1f' || orders.asin || E'\\x1f' || orders.account_email)"
 )
 SEARCHED_FIELDS = (
     Order.platform_order_id,
@@ -61,9 +62,10 @@ def conditions(
         where.append(Order.status == status)
     if search:
         pattern = contains_pattern(search)
-        if _TRIGRAM.search(search):
+        if _TRIGRAM.search(search) and SEPARATOR not in search:
             where.append(SEARCH_DOCUMENT.ilike(pattern, escape=LIKE_ESCAPE))
-        where.append(or_(*(field.ilike(pattern, escape=LIKE_ESCAPE) for field in SEARCHED_FIELDS)))
+        else:
+            where.append(or_(*(field.ilike(pattern, escape=LIKE_ESCAPE) for field in SEARCHED_FIELDS)))
     return where
 
 
