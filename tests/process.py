@@ -145,15 +145,9 @@ class PrivateRedis:
         poll(lambda: self._answers() or None, timeout_s=10, what=f"redis-server on port {self.port}")
 
     def _answers(self) -> bool:
-        import redis
+        from orderatlas.embedded import redis_answers
 
-        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.2)
-        try:
-            return bool(client.ping())
-        except redis.RedisError:
-            return False
-        finally:
-            client.close()
+        return redis_answers(host="127.0.0.1", port=self.port, socket_connect_timeout=0.2)
 
     def client(self) -> Any:
         import redis

