@@ -1,6 +1,6 @@
 """SQL for the dashboard: the account's counts, and the order list with its substring search.
 
-The search matches one trigram index (migration 0004) over the five searched fields joined by
+The search matches one trigram index (migration 0005) over the five searched fields joined by
 U+001F. A match of a term without that character can never span two fields, so matching the
 joined text is matching any one field. pg_trgm takes trigrams from runs of letters and digits
 only: a term without a run of three has none, and the index would have to be read whole, so such

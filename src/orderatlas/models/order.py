@@ -16,7 +16,7 @@ Money = Numeric(12, 2)
 
 class Order(UUIDPk, CreatedAt, Base):
     __tablename__ = "orders"
-    # Migration 0004 also builds two GIN indexes SQLAlchemy cannot describe here: the trigram index
+    # Migration 0005 also builds two GIN indexes SQLAlchemy cannot describe here: the trigram index
     # the dashboard search uses (see orders/repository.py) and one on metadata.
     __table_args__ = (
         Index("ix_orders_account_id_test_mode_created_at", "account_id", "test_mode", "created_at", "id"),
