@@ -1,9 +1,13 @@
 """A tiny fake of Stripe's API on 127.0.0.1, for tests and for trying top-ups by hand.
 
 It answers the one call OrderAtlas makes (POST /v1/checkout/sessions, form-encoded like the SDK
-sends it, honouring Idempotency-Key) and plays the buyer and Stripe's webhook sender: a GET of a
-session's checkout URL pays it and POSTs a signed checkout.session.completed to the configured
-webhook URL; GET /refund/<session id>?amount=<cents> sends charge.refunded the same way.
+sends it) and plays the buyer and Stripe's webhook sender: a GET of a session's checkout URL pays
+it and POSTs a signed checkout.session.completed to the configured webhook URL;
+GET /refund/<session id>?amount=<cents> sends charge.refunded the same way.
+
+Idempotency-Key is honoured as Stripe does (docs.stripe.com/idempotency): the same key with the
+same parameters replays the first answer (with Idempotent-Replayed: true), the same key with other
+parameters is 400 idempotency_error. Keys are scoped by mode (sk_live_ / sk_test_), like Stripe's.
 
     python -m tests.fake_stripe --port 12111 --webhook-url http://127.0.0.1:8000/v1/billing/stripe/webhook \\
         --webhook-secret whsec_test_local
@@ -18,6 +22,7 @@ import re
 import threading
 import time
 import uuid
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -44,14 +49,15 @@ def sign(payload: str, secret: str, timestamp: int | None = None) -> str:
 
 
 def event(
-    type_: str, obj: dict[str, Any], *, event_id: str | None = None, livemode: bool = False
+    type_: str, obj: dict[str, Any], *, event_id: str | None = None, livemode: bool | None = None
 ) -> dict[str, Any]:
+    """An event about `obj`; like Stripe's, it is live when its object is (unless told otherwise)."""
     return {
         "id": event_id or f"evt_{uuid.uuid4().hex[:24]}",
         "object": "event",
         "api_version": "2025-01-01",
         "created": int(time.time()),
-        "livemode": livemode,
+        "livemode": bool(obj.get("livemode", False)) if livemode is None else livemode,
         "type": type_,
         "data": {"object": obj},
     }
@@ -63,42 +69,80 @@ def signed_post(url: str, body: dict[str, Any], secret: str) -> httpx.Response:
     return httpx.post(url, content=payload, headers=headers, timeout=30)
 
 
+IDEMPOTENCY_MISMATCH = (
+    "Keys for idempotent requests can only be used with the same parameters they were first used with. "
+    "Try using a key other than '{key}' if you meant to execute a different request."
+)
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def is_live_key(authorization: str) -> bool:
+    return authorization.removeprefix("Bearer ").startswith(("sk_live_", "rk_live_"))
+
+
 class FakeStripe:
-    """The fake's state: sessions by id, responses by idempotency key, every request it saw."""
+    """The fake's state: sessions by id, first answers by idempotency key, every request it saw."""
 
     def __init__(self, webhook_url: str | None = None, webhook_secret: str | None = None) -> None:
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
         self.sessions: dict[str, dict[str, Any]] = {}
-        self.by_idempotency_key: dict[str, dict[str, Any]] = {}
+        self.by_idempotency_key: dict[tuple[bool, str], tuple[dict[str, Any], Answer]] = {}
         self.requests: list[dict[str, Any]] = []
         self.lock = threading.Lock()
-        self.base_url = ""
+        self.base_url = "https://checkout.stripe.com"  # the server sets its own
 
-    def create_session(self, params: dict[str, Any], idempotency_key: str | None) -> dict[str, Any]:
+    def create_session(
+        self, params: dict[str, Any], idempotency_key: str | None, *, live: bool = False
+    ) -> Answer:
+        """POST /v1/checkout/sessions, with Stripe's idempotency rules."""
         with self.lock:
-            if idempotency_key and idempotency_key in self.by_idempotency_key:
-                return self.by_idempotency_key[idempotency_key]
-            line = params["line_items"]["0"]
-            session_id = f"cs_test_{uuid.uuid4().hex}"
-            session = {
-                "id": session_id,
-                "object": "checkout.session",
-                "mode": params.get("mode"),
-                "status": "open",
-                "payment_status": "unpaid",
-                "amount_total": int(line["quantity"]) * int(line["price_data"]["unit_amount"]),
-                "currency": line["price_data"]["currency"],
-                "client_reference_id": params.get("client_reference_id"),
-                "metadata": params.get("metadata", {}),
-                "payment_intent": None,
-                "success_url": params.get("success_url"),
-                "url": f"{self.base_url}/pay/{session_id}",
-            }
-            self.sessions[session_id] = session
             if idempotency_key:
-                self.by_idempotency_key[idempotency_key] = session
-            return session
+                seen = self.by_idempotency_key.get((live, idempotency_key))
+                if seen is not None:
+                    first_params, answer = seen
+                    if first_params != params:
+                        message = IDEMPOTENCY_MISMATCH.format(key=idempotency_key)
+                        return Answer(400, {"error": {"type": "idempotency_error", "message": message}})
+                    return Answer(answer.status, answer.body, {"Idempotent-Replayed": "true"})
+            answer = Answer(200, self._new_session(params, live))
+            if idempotency_key:
+                self.by_idempotency_key[(live, idempotency_key)] = (params, answer)
+            return answer
+
+    def _new_session(self, params: dict[str, Any], live: bool) -> dict[str, Any]:
+        line = params["line_items"]["0"]
+        session_id = f"cs_{'live' if live else 'test'}_{uuid.uuid4().hex}"
+        session = {
+            "id": session_id,
+            "object": "checkout.session",
+            "livemode": live,
+            "mode": params.get("mode"),
+            "status": "open",
+            "payment_status": "unpaid",
+            "amount_total": int(line["quantity"]) * int(line["price_data"]["unit_amount"]),
+            "currency": line["price_data"]["currency"],
+            "client_reference_id": params.get("client_reference_id"),
+            "metadata": params.get("metadata", {}),
+            "payment_intent": None,
+            "success_url": params.get("success_url"),
+            "url": f"{self.base_url}/pay/{session_id}",
+        }
+        self.sessions[session_id] = session
+        return dict(session)
+
+    def respond(self, request: httpx.Request) -> httpx.Response:
+        """The same answers as an httpx response: a respx side effect at Stripe's real address."""
+        params = nested(parse_qsl(request.content.decode(), keep_blank_values=True))
+        live = is_live_key(request.headers.get("Authorization", ""))
+        answer = self.create_session(params, request.headers.get("Idempotency-Key"), live=live)
+        return httpx.Response(answer.status, json=answer.body, headers=answer.headers)
 
     def pay(self, session_id: str) -> dict[str, Any]:
         with self.lock:
@@ -113,6 +157,7 @@ class FakeStripe:
         return {
             "id": f"ch_{session_id[-24:]}",
             "object": "charge",
+            "livemode": session["livemode"],
             "amount": session["amount_total"],
             "amount_refunded": amount_refunded,
             "refunded": amount_refunded >= session["amount_total"],
@@ -123,11 +168,13 @@ class FakeStripe:
 
 def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def _answer(self, status: int, body: dict[str, Any]) -> None:
+        def _answer(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
             data = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
 
@@ -135,10 +182,13 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
             params = nested(parse_qsl(raw, keep_blank_values=True))
             fake.requests.append({"path": self.path, "headers": dict(self.headers), "params": params})
-            if not self.headers.get("Authorization", "").startswith("Bearer sk_"):
+            authorization = self.headers.get("Authorization", "")
+            if not authorization.startswith(("Bearer sk_", "Bearer rk_")):
                 self._answer(401, {"error": {"type": "invalid_request_error", "message": "Invalid API Key"}})
             elif self.path == "/v1/checkout/sessions":
-                self._answer(200, fake.create_session(params, self.headers.get("Idempotency-Key")))
+                key = self.headers.get("Idempotency-Key")
+                answer = fake.create_session(params, key, live=is_live_key(authorization))
+                self._answer(answer.status, answer.body, answer.headers)
             else:
                 self._answer(404, {"error": {"type": "invalid_request_error", "message": "Unrecognized URL"}})
 

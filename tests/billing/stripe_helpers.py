@@ -1,7 +1,6 @@
 """Stripe's side in tests: respx at the SDK's real endpoint, and events signed like Stripe signs them."""
 
 import json
-import uuid
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -10,7 +9,7 @@ import respx
 
 from orderatlas.config import Settings
 from tests.factories import SellerAccount
-from tests.fake_stripe import event, nested, sign
+from tests.fake_stripe import FakeStripe, event, nested, sign
 
 STRIPE_SESSIONS = "https://api.stripe.com/v1/checkout/sessions"
 LIVE_KEY, TEST_KEY = "sk_live_orderatlas_tests", "sk_test_orderatlas_tests"
@@ -25,35 +24,13 @@ def configure_stripe(settings: Settings) -> None:
     settings.credit_price_cents, settings.credit_currency = 10, "usd"
 
 
-def session_response(request: httpx.Request) -> httpx.Response:
-    """What Stripe answers to the SDK's form-encoded create call (the fields OrderAtlas reads)."""
-    params = sent_params(request)
-    line = params["line_items"]["0"]
-    session_id = f"cs_test_{uuid.uuid4().hex}"
-    return httpx.Response(
-        200,
-        json={
-            "id": session_id,
-            "object": "checkout.session",
-            "mode": params["mode"],
-            "status": "open",
-            "payment_status": "unpaid",
-            "amount_total": int(line["quantity"]) * int(line["price_data"]["unit_amount"]),
-            "currency": line["price_data"]["currency"],
-            "client_reference_id": params["client_reference_id"],
-            "metadata": params["metadata"],
-            "payment_intent": None,
-            "url": f"https://checkout.stripe.com/c/pay/{session_id}",
-        },
-    )
-
-
 def sent_params(request: httpx.Request) -> dict[str, Any]:
     return nested(parse_qsl(request.content.decode(), keep_blank_values=True))
 
 
-def mock_sessions(router: respx.MockRouter) -> respx.Route:
-    return router.post(STRIPE_SESSIONS).mock(side_effect=session_response)
+def mock_sessions(router: respx.MockRouter, fake: FakeStripe | None = None) -> respx.Route:
+    """Stripe's create-session endpoint, answered by a FakeStripe (with Stripe's idempotency rules)."""
+    return router.post(STRIPE_SESSIONS).mock(side_effect=(fake or FakeStripe()).respond)
 
 
 async def open_topup(
@@ -93,6 +70,7 @@ def refunded(session: dict[str, Any], amount_refunded: int) -> dict[str, Any]:
     charge = {
         "id": f"ch_{session['id'][-24:]}",
         "object": "charge",
+        "livemode": session["livemode"],
         "amount": session["amount_total"],
         "amount_refunded": amount_refunded,
         "refunded": amount_refunded >= session["amount_total"],

@@ -16,9 +16,9 @@ from tests.billing.stripe_helpers import (
     configure_stripe,
     mock_sessions,
     sent_params,
-    session_response,
 )
 from tests.factories import AccountFactory
+from tests.fake_stripe import FakeStripe
 
 pytestmark = pytest.mark.asyncio
 
@@ -116,7 +116,7 @@ async def test_a_retry_with_the_same_idempotency_key_opens_one_session(
     assert await topups(sessionmaker) == 2
 
 
-async def test_after_a_stripe_failure_the_retry_sends_stripe_the_same_idempotency_key(
+async def test_a_retry_after_stripes_answer_was_lost_gets_the_same_checkout_session(
     client: httpx.AsyncClient,
     accounts: AccountFactory,
     settings: Settings,
@@ -125,18 +125,55 @@ async def test_after_a_stripe_failure_the_retry_sends_stripe_the_same_idempotenc
     configure_stripe(settings)
     seller = await accounts.create()
     headers = {**seller.test_headers, "Idempotency-Key": "click-2"}
-    outage = httpx.Response(500, json={"error": {"type": "api_error", "message": "down"}})
+    fake = FakeStripe()
+
+    def answer_lost(request: httpx.Request) -> httpx.Response:
+        fake.respond(request)  # Stripe opens the session ...
+        raise httpx.ReadTimeout("timed out", request=request)  # ... and its answer never arrives
+
     with respx.mock() as stripe:
-        # The SDK itself retries twice (3 calls), then we answer 502; the client retries once more.
-        route = stripe.post(STRIPE_SESSIONS).mock(side_effect=[outage, outage, outage, session_response])
+        route = stripe.post(STRIPE_SESSIONS).mock(side_effect=answer_lost)
         failed = await client.post("/v1/billing/topup", json=TOPUP, headers=headers)
+        route.side_effect = fake.respond  # the network is back; the client retries with its key
         retried = await client.post("/v1/billing/topup", json=TOPUP, headers=headers)
     assert failed.status_code == 502
     assert failed.json()["code"] == "stripe_error"
     assert retried.status_code == 200, retried.text
-    assert route.call_count == 4
+    assert len(fake.sessions) == 1
+    (session,) = fake.sessions.values()
+    assert retried.json() == {"checkout_url": session["url"], "credits": 100}
     assert len({call.request.headers["Idempotency-Key"] for call in route.calls}) == 1
-    assert await topups(sessionmaker) == 1
+    async with sessionmaker() as db:
+        recorded = (await db.scalars(select(CreditTopup))).all()
+    assert [topup.stripe_session_id for topup in recorded] == [session["id"]]
+
+
+@pytest.mark.parametrize(
+    ("stripe_status", "status", "code"),
+    [(400, 422, "idempotency_key_reused"), (409, 409, "idempotency_conflict")],
+)
+async def test_stripes_idempotency_error_is_a_clear_client_error(
+    client: httpx.AsyncClient,
+    accounts: AccountFactory,
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    stripe_status: int,
+    status: int,
+    code: str,
+) -> None:
+    configure_stripe(settings)
+    seller = await accounts.create()
+    refusal = httpx.Response(
+        stripe_status, json={"error": {"type": "idempotency_error", "message": "Keys for idempotent ..."}}
+    )
+    with respx.mock() as stripe:
+        stripe.post(STRIPE_SESSIONS).mock(return_value=refusal)
+        response = await client.post(
+            "/v1/billing/topup", json=TOPUP, headers={**seller.test_headers, "Idempotency-Key": "k"}
+        )
+    assert response.status_code == status, response.text
+    assert response.json()["code"] == code
+    assert await topups(sessionmaker) == 0
 
 
 @pytest.mark.parametrize(

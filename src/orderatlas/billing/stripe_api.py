@@ -12,7 +12,8 @@ from typing import Any
 import stripe
 
 from orderatlas.config import Settings
-from orderatlas.errors import BadRequest, OrderAtlasError, ServiceUnavailable
+from orderatlas.errors import BadRequest, Conflict, OrderAtlasError, ServiceUnavailable
+from orderatlas.idempotency.service import KeyReused
 
 log = logging.getLogger(__name__)
 
@@ -93,9 +94,7 @@ class StripeGateway:
         except stripe.StripeError as exc:
             # Stripe's message stays in the log: it may name the account or the (masked) key.
             log.warning("Stripe refused a checkout session (%s): %r", _mode(test_mode), exc)
-            raise StripeFailed(
-                f"Stripe could not open a checkout session ({exc.code or type(exc).__name__}); try again"
-            ) from None
+            raise _client_error(exc) from None
         found = session.to_dict()
         if not isinstance(found.get("id"), str) or not isinstance(found.get("url"), str):
             raise StripeFailed("Stripe answered without a checkout session URL; try again")
@@ -105,6 +104,23 @@ class StripeGateway:
         for _, http in self._clients.values():
             await http.close_async()
         self._clients.clear()
+
+
+def _client_error(exc: stripe.StripeError) -> OrderAtlasError:
+    """What the client is told. Stripe's idempotency refusals are the client's to act on: the same
+    Idempotency-Key was sent with another body (422), or while its first request still runs (409)."""
+    if exc.http_status == 409:
+        return Conflict(
+            "a top-up with this Idempotency-Key is in progress; retry", code="idempotency_conflict"
+        )
+    if isinstance(exc, stripe.IdempotencyError):
+        return KeyReused("this Idempotency-Key was already used for a top-up with a different request body")
+    message = f"Stripe could not open a checkout session ({exc.code or type(exc).__name__}); try again"
+    replayed = (exc.headers or {}).get("idempotent-replayed") == "true"
+    if exc.http_status and exc.http_status >= 500 and replayed:
+        # Stripe keeps the first answer to a key, its failures included, for at least 24 hours.
+        message += " with a new Idempotency-Key: Stripe repeats this failure for the one sent"
+    return StripeFailed(message)
 
 
 def verify_event(payload: bytes, signature: str | None, settings: Settings) -> VerifiedEvent:

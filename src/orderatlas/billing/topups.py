@@ -37,23 +37,22 @@ def _mode(test_mode: bool) -> str:
     return "test" if test_mode else "live"
 
 
-def stripe_idempotency_key(principal: Principal, topup_id: uuid.UUID, client_key: str | None) -> str:
+def stripe_idempotency_key(principal: Principal, client_key: str | None) -> str:
     """The client's Idempotency-Key, when sent, makes its retries reach the same Stripe session
-    even after our side rolled back; without one, each request is its own purchase."""
+    even after our side failed or rolled back; without one, each request is its own purchase."""
     if client_key is None:
-        return f"orderatlas-topup-{topup_id}"
+        return f"orderatlas-topup-{uuid.uuid4()}"
     digest = hashlib.sha256(client_key.encode()).hexdigest()[:32]
     return f"orderatlas-topup-{principal.api_key.mode}-{principal.account.id}-{digest}"
 
 
-def checkout_params(
-    principal: Principal, data: TopupCreate, topup_id: uuid.UUID, settings: Settings
-) -> dict[str, Any]:
+def checkout_params(principal: Principal, data: TopupCreate, settings: Settings) -> dict[str, Any]:
+    """Only the request, the account and its mode: Stripe refuses a retried idempotency key whose
+    parameters changed, so nothing drawn per attempt (a fresh id, a timestamp) may appear here."""
     metadata = {
         "account_id": str(principal.account.id),
         "credits": str(data.credits),
         "mode": principal.api_key.mode,
-        "topup_id": str(topup_id),
     }
     return {
         "mode": "payment",
@@ -87,17 +86,15 @@ async def create_topup(
     low, high = settings.topup_min_credits, settings.topup_max_credits
     if not low <= data.credits <= high:
         raise InvalidCredits(f"credits must be between {low} and {high}")
-    topup_id = uuid.uuid4()
     checkout = await gateway.create_checkout_session(
         test_mode=principal.test_mode,
-        params=checkout_params(principal, data, topup_id, settings),
-        idempotency_key=stripe_idempotency_key(principal, topup_id, client_key),
+        params=checkout_params(principal, data, settings),
+        idempotency_key=stripe_idempotency_key(principal, client_key),
     )
     existing = await repository.topup_by_session(session, checkout.id)
     if existing is not None:  # Stripe replayed a session we already recorded
         return existing, checkout.url
     topup = CreditTopup(
-        id=topup_id,
         account_id=principal.account.id,
         test_mode=principal.test_mode,
         credits=data.credits,
