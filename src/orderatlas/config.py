@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     stripe_test_webhook_secret: str | None = None
     # Another Stripe API (stripe-mock, a local fake); unset means Stripe's own.
     stripe_api_base: str | None = None
-    stripe_timeout_s: float = Field(default=20.0, gt=0)
+    stripe_timeout_s: float = Field(default=10.0, gt=0)
     credit_price_cents: int = Field(default=10, ge=1)
     credit_currency: str = Field(default="usd", pattern=r"^[a-zA-Z]{3}$")
     topup_min_credits: int = Field(default=10, ge=1)

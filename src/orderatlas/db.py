@@ -54,6 +54,14 @@ async def unit_of_work(
         log.exception("committed, but queueing its jobs failed; the sweeps will pick the work up")
 
 
+async def release_connection(session: AsyncSession) -> None:
+    """End a transaction that has only read, so its pooled connection is free while the request
+    waits on something slow outside (a call to Stripe). The next statement begins a new one."""
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("release_connection() would commit pending changes")
+    await session.commit()
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with unit_of_work(request.app.state.sessionmaker, request.app.state.redis) as session:
         yield session

@@ -1,9 +1,10 @@
 """POST /v1/billing/topup: a Stripe Checkout Session through the real SDK, mocked at Stripe's endpoint."""
 
 import httpx
+import psycopg
 import pytest
 import respx
-from sqlalchemy import func, select
+from sqlalchemy import func, make_url, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from orderatlas.config import Settings
@@ -102,17 +103,19 @@ async def test_a_retry_with_the_same_idempotency_key_opens_one_session(
     configure_stripe(settings)
     seller = await accounts.create()
     headers = {**seller.test_headers, "Idempotency-Key": "click-1"}
+    fake = FakeStripe()
     with respx.mock() as stripe:
-        route = mock_sessions(stripe)
+        route = mock_sessions(stripe, fake)
         first = await client.post("/v1/billing/topup", json=TOPUP, headers=headers)
         again = await client.post("/v1/billing/topup", json=TOPUP, headers=headers)
         other = await client.post("/v1/billing/topup", json=TOPUP, headers=seller.test_headers)
     assert other.status_code == 200
     assert again.content == first.content
     assert again.headers["Idempotent-Replayed"] == "true"
-    assert route.call_count == 2  # the replay never reached Stripe; the unkeyed request is a new purchase
+    # Stripe is asked before the key is claimed; it answers the retry with the first session.
     keys = [call.request.headers["Idempotency-Key"] for call in route.calls]
-    assert keys[0] != keys[1]
+    assert keys[0] == keys[1] != keys[2]  # the unkeyed request is a new purchase
+    assert len(fake.sessions) == 2
     assert await topups(sessionmaker) == 2
 
 
@@ -174,6 +177,37 @@ async def test_stripes_idempotency_error_is_a_clear_client_error(
     assert response.status_code == status, response.text
     assert response.json()["code"] == code
     assert await topups(sessionmaker) == 0
+
+
+def transactions_open(database_url: str) -> int:
+    """Connections of this database inside an open transaction, as PostgreSQL itself sees them."""
+    url = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()"
+        ).fetchone()
+    return int(row[0]) if row else -1
+
+
+async def test_no_database_transaction_is_held_open_while_stripe_is_asked(
+    client: httpx.AsyncClient, accounts: AccountFactory, settings: Settings
+) -> None:
+    configure_stripe(settings)
+    seller = await accounts.create()
+    fake = FakeStripe()
+    held: list[int] = []
+
+    def watching(request: httpx.Request) -> httpx.Response:
+        held.append(transactions_open(settings.database_url or ""))
+        return fake.respond(request)
+
+    with respx.mock() as stripe:
+        stripe.post(STRIPE_SESSIONS).mock(side_effect=watching)
+        for headers in (seller.test_headers, {**seller.test_headers, "Idempotency-Key": "click-3"}):
+            response = await client.post("/v1/billing/topup", json=TOPUP, headers=headers)
+            assert response.status_code == 200, response.text
+    assert held == [0, 0]
 
 
 @pytest.mark.parametrize(

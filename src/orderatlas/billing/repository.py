@@ -192,6 +192,34 @@ async def add_topup(session: AsyncSession, topup: CreditTopup) -> None:
     await session.flush()
 
 
+async def add_topup_once(
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    test_mode: bool,
+    credits: int,
+    amount_cents: int,
+    currency: str,
+    stripe_session_id: str,
+) -> CreditTopup:
+    """Record a Stripe session unless it already is; either way, its row (locked)."""
+    await session.execute(
+        pg_insert(CreditTopup)
+        .values(
+            id=uuid.uuid4(),
+            account_id=account_id,
+            test_mode=test_mode,
+            credits=credits,
+            amount_cents=amount_cents,
+            currency=currency,
+            stripe_session_id=stripe_session_id,
+        )
+        .on_conflict_do_nothing(index_elements=[CreditTopup.stripe_session_id])
+    )
+    stmt = select(CreditTopup).where(CreditTopup.stripe_session_id == stripe_session_id).with_for_update()
+    return (await session.scalars(stmt)).one()
+
+
 async def topup_by_session(session: AsyncSession, stripe_session_id: str) -> CreditTopup | None:
     """Locked: the two completion events of one session are handled one after the other."""
     return await session.scalar(

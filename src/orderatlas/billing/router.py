@@ -4,7 +4,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 
 from orderatlas.auth.dependencies import PrincipalDep
 from orderatlas.billing import service, topups
@@ -20,7 +20,7 @@ from orderatlas.billing.schemas import (
     WebhookReceived,
 )
 from orderatlas.billing.stripe_api import verify_event
-from orderatlas.db import SessionDep
+from orderatlas.db import SessionDep, release_connection
 from orderatlas.errors import ErrorBody, error_responses
 from orderatlas.idempotency.decorator import idempotent
 from orderatlas.kit.pagination import PageDep
@@ -83,20 +83,33 @@ async def list_transactions(
     )
 
 
-@router.post("/topup", response_model=TopupCreated, responses=error_responses(409, 422, 502, 503))
-@idempotent
-async def create_topup(
+async def _opened_checkout(
     body: TopupCreate, request: Request, session: SessionDep, principal: PrincipalDep
-) -> TopupCreated:
-    topup, checkout_url = await topups.create_topup(
-        session,
+) -> topups.OpenedCheckout:
+    """Stripe is asked here, before the route claims its Idempotency-Key, with the connection that
+    authenticated the caller back in the pool: a slow Stripe never holds a connection or a
+    transaction. Stripe's own idempotency (the key and parameters derived from the client's key)
+    keeps a retry, or a twin, on the one session."""
+    await release_connection(session)
+    return await topups.open_checkout(
         principal,
         body,
         request.app.state.stripe,
         request.app.state.settings,
         request.headers.get("Idempotency-Key"),
     )
-    return TopupCreated(checkout_url=checkout_url, credits=topup.credits)
+
+
+OpenedCheckoutDep = Annotated[topups.OpenedCheckout, Depends(_opened_checkout)]
+
+
+@router.post("/topup", response_model=TopupCreated, responses=error_responses(409, 422, 502, 503))
+@idempotent
+async def create_topup(
+    opened: OpenedCheckoutDep, session: SessionDep, principal: PrincipalDep
+) -> TopupCreated:
+    topup = await topups.record_topup(session, principal, opened)
+    return TopupCreated(checkout_url=opened.url, credits=topup.credits)
 
 
 @router.post(

@@ -18,7 +18,9 @@ from orderatlas.idempotency.service import KeyReused
 log = logging.getLogger(__name__)
 
 SIGNATURE_TOLERANCE_S = 300  # Stripe's own default: older signed bodies are replays
-NETWORK_RETRIES = 2  # the SDK retries with the same idempotency key, so a retry never opens twice
+# The SDK retries once, with the same idempotency key (so a retry never opens a second session).
+# A top-up then waits at most 2 x ORDERATLAS_STRIPE_TIMEOUT_S plus the SDK's backoff (under 1 s).
+NETWORK_RETRIES = 1
 
 
 class BillingNotConfigured(ServiceUnavailable):

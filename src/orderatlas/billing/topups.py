@@ -10,6 +10,7 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +22,7 @@ from orderatlas.billing.schemas import TopupCreate
 from orderatlas.billing.stripe_api import StripeGateway, VerifiedEvent
 from orderatlas.config import Settings
 from orderatlas.errors import BadRequest
+from orderatlas.idempotency.service import check_key
 from orderatlas.models import CreditTopup
 from orderatlas.models.base import utcnow
 
@@ -74,36 +76,55 @@ def checkout_params(principal: Principal, data: TopupCreate, settings: Settings)
     }
 
 
-async def create_topup(
-    session: AsyncSession,
+@dataclass(frozen=True)
+class OpenedCheckout:
+    """A Checkout Session Stripe opened, with the price it was opened at."""
+
+    session_id: str
+    url: str
+    credits: int
+    amount_cents: int
+    currency: str
+
+
+async def open_checkout(
     principal: Principal,
     data: TopupCreate,
     gateway: StripeGateway,
     settings: Settings,
     client_key: str | None,
-) -> tuple[CreditTopup, str]:
-    """Open a Checkout Session and record it. Returns the top-up and the page to send the buyer to."""
+) -> OpenedCheckout:
+    """Ask Stripe for a Checkout Session. Touches no database: the caller holds no connection."""
     low, high = settings.topup_min_credits, settings.topup_max_credits
     if not low <= data.credits <= high:
         raise InvalidCredits(f"credits must be between {low} and {high}")
+    if client_key is not None:
+        check_key(client_key)  # a bad key is refused before Stripe is asked anything
     checkout = await gateway.create_checkout_session(
         test_mode=principal.test_mode,
         params=checkout_params(principal, data, settings),
         idempotency_key=stripe_idempotency_key(principal, client_key),
     )
-    existing = await repository.topup_by_session(session, checkout.id)
-    if existing is not None:  # Stripe replayed a session we already recorded
-        return existing, checkout.url
-    topup = CreditTopup(
+    return OpenedCheckout(
+        checkout.id,
+        checkout.url,
+        data.credits,
+        data.credits * settings.credit_price_cents,
+        settings.credit_currency.lower(),
+    )
+
+
+async def record_topup(session: AsyncSession, principal: Principal, opened: OpenedCheckout) -> CreditTopup:
+    """One row per Stripe session: a retry that Stripe answered with the same session finds it."""
+    return await repository.add_topup_once(
+        session,
         account_id=principal.account.id,
         test_mode=principal.test_mode,
-        credits=data.credits,
-        amount_cents=data.credits * settings.credit_price_cents,
-        currency=settings.credit_currency.lower(),
-        stripe_session_id=checkout.id,
+        credits=opened.credits,
+        amount_cents=opened.amount_cents,
+        currency=opened.currency,
+        stripe_session_id=opened.session_id,
     )
-    await repository.add_topup(session, topup)
-    return topup, checkout.url
 
 
 def _text(value: Any) -> str:
