@@ -11,6 +11,7 @@ from orderatlas.billing import service as billing
 from orderatlas.db import unit_of_work
 from orderatlas.errors import BadRequest, InsufficientCredits
 from orderatlas.models import Account, CreditTopup, CreditTransaction, Order
+from orderatlas.models.credit import CONVERSION_DEBIT, CONVERSION_REFUND, IMPORT_DEBIT, ORDER_DEBIT
 from tests.factories import AccountFactory
 
 pytestmark = pytest.mark.asyncio
@@ -89,6 +90,70 @@ async def test_refund_happens_once_however_often_it_is_asked(
             )
     assert results == [True, False, False]
     assert await balance_and_ledger_sum(sessionmaker, account_id) == (10, 10)
+
+
+@pytest.mark.parametrize("type_", [ORDER_DEBIT, CONVERSION_DEBIT, IMPORT_DEBIT])
+async def test_a_charge_for_an_order_is_made_once_however_often_it_is_asked(
+    accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession], type_: str
+) -> None:
+    seller = await accounts.create(test_credits=10)
+    account_id = uuid.UUID(seller.account_id)
+    async with unit_of_work(sessionmaker, None) as session:
+        order_id = await order_for(session, account_id)
+    balances = []
+    for _ in range(3):  # a job re-run by arq after a crash charges again
+        async with unit_of_work(sessionmaker, None) as session:
+            balances.append(
+                await billing.charge(
+                    session, account_id, 2, type_, "charge", test_mode=True, order_id=order_id
+                )
+            )
+    assert balances == [8, 8, 8]
+    assert await balance_and_ledger_sum(sessionmaker, account_id) == (8, 8)
+
+
+async def test_a_conversion_refund_is_given_once_however_often_it_is_asked(
+    accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    seller = await accounts.create(test_credits=10)
+    account_id = uuid.UUID(seller.account_id)
+    async with unit_of_work(sessionmaker, None) as session:
+        order_id = await order_for(session, account_id)
+        await billing.charge(session, account_id, 1, CONVERSION_DEBIT, "c", test_mode=True, order_id=order_id)
+    results = []
+    for _ in range(3):
+        async with unit_of_work(sessionmaker, None) as session:
+            results.append(
+                await billing.give_back(
+                    session, account_id, 1, CONVERSION_REFUND, "r", test_mode=True, order_id=order_id
+                )
+            )
+    assert results == [True, False, False]
+    assert await balance_and_ledger_sum(sessionmaker, account_id) == (10, 10)
+
+
+async def test_a_refused_charge_leaves_no_row_even_when_the_caller_carries_on(
+    accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    seller = await accounts.create(test_credits=1)
+    account_id = uuid.UUID(seller.account_id)
+    async with unit_of_work(sessionmaker, None) as session:
+        order_id = await order_for(session, account_id)
+        with pytest.raises(InsufficientCredits, match="have 1, need 2"):
+            await billing.charge(
+                session, account_id, 2, CONVERSION_DEBIT, "c", test_mode=True, order_id=order_id
+            )
+        # A job that skips what it can't pay for commits the rest of its work.
+    assert await balance_and_ledger_sum(sessionmaker, account_id) == (1, 1)
+    async with unit_of_work(sessionmaker, None) as session:
+        await billing.adjust(session, account_id, 1, "top up", test_mode=True)
+        assert (
+            await billing.charge(
+                session, account_id, 2, CONVERSION_DEBIT, "c", test_mode=True, order_id=order_id
+            )
+            == 0
+        )
+    assert await balance_and_ledger_sum(sessionmaker, account_id) == (0, 0)
 
 
 async def test_debit_never_takes_the_balance_below_zero(

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -62,15 +62,21 @@ async def insert_entry(session: AsyncSession, entry: Entry) -> None:
     await session.execute(insert(CreditTransaction).values(entry.values()))
 
 
-async def insert_entry_once(session: AsyncSession, entry: Entry) -> bool:
-    """Insert unless a unique partial index already holds this row (one debit, refund or deposit)."""
-    inserted = await session.scalar(
+async def insert_entry_once(session: AsyncSession, entry: Entry) -> uuid.UUID | None:
+    """Insert unless a unique partial index already holds this row (one debit or refund of each
+    kind per order, one deposit per top-up). The new row's id, or None."""
+    inserted: uuid.UUID | None = await session.scalar(
         pg_insert(CreditTransaction)
         .values(entry.values())
         .on_conflict_do_nothing()
         .returning(CreditTransaction.id)
     )
-    return inserted is not None
+    return inserted
+
+
+async def delete_uncommitted_entry(session: AsyncSession, entry_id: uuid.UUID) -> None:
+    """Only for a row this transaction inserted and is taking back before anyone could see it."""
+    await session.execute(delete(CreditTransaction).where(CreditTransaction.id == entry_id))
 
 
 async def current_balance(session: AsyncSession, account_id: uuid.UUID, *, test_mode: bool) -> int:

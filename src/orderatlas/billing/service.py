@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from orderatlas.billing import repository
 from orderatlas.billing.repository import Entry, HistoryFilter
 from orderatlas.config import Settings
-from orderatlas.errors import BadRequest, InsufficientCredits
+from orderatlas.errors import BadRequest, InsufficientCredits, NotFound
 from orderatlas.models import CreditTransaction
 from orderatlas.models.credit import ADJUSTMENT, DEPOSIT, ORDER_DEBIT, ORDER_REFUND
 
@@ -51,19 +51,26 @@ async def charge(
     test_mode: bool,
     order_id: uuid.UUID | None = None,
 ) -> int:
-    """Debit `cost` with one conditional UPDATE. Raises 402 and changes nothing when it is short.
+    """Debit `cost`, once per order and type, and return the balance left.
 
-    A cost of 0 writes no row. Returns the balance left. Imports and conversions charge here.
+    The ledger row goes in first (ON CONFLICT DO NOTHING against the per-order unique indexes) and
+    the balance moves only if it did, so a job re-run after a crash charges nothing the second
+    time. The debit is one conditional UPDATE: short of credits, it is 402 and leaves no row. A
+    cost of 0 writes no row. Imports and conversions charge here.
     """
     if cost <= 0:
         return await repository.current_balance(session, account_id, test_mode=test_mode)
+    entry = Entry(account_id, test_mode, -cost, type_, description, order_id=order_id)
+    entry_id = await repository.insert_entry_once(session, entry)
+    if entry_id is None:  # charged before
+        return await repository.current_balance(session, account_id, test_mode=test_mode)
     new_balance = await repository.add_to_balance(session, account_id, -cost, test_mode=test_mode)
     if new_balance is None:
+        # Not committed, so never seen: the ledger stays append-only for everyone else. A caller
+        # that carries on after the 402 (a job skipping what it can't pay for) keeps no stray row.
+        await repository.delete_uncommitted_entry(session, entry_id)
         have = await repository.current_balance(session, account_id, test_mode=test_mode)
         raise InsufficientCredits(have=have, need=cost)
-    entry = Entry(account_id, test_mode, -cost, type_, description, order_id=order_id)
-    inserted = await repository.insert_entry_once(session, entry)
-    assert inserted, f"{type_} for order {order_id} written twice"
     return new_balance
 
 
@@ -122,9 +129,10 @@ async def grant(
     session: AsyncSession, account_id: uuid.UUID, credits: int, description: str, *, test_mode: bool
 ) -> int:
     """Credits given, not bought (an account's starting credits): an adjustment row."""
-    new_balance = await repository.add_to_balance(session, account_id, credits, test_mode=test_mode)
-    assert new_balance is not None
     await repository.insert_entry(session, Entry(account_id, test_mode, credits, ADJUSTMENT, description))
+    new_balance = await repository.add_to_balance(session, account_id, credits, test_mode=test_mode)
+    if new_balance is None:
+        raise NotFound(f"no account {account_id}")
     return new_balance
 
 

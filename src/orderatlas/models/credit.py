@@ -42,6 +42,16 @@ class CreditTransaction(UUIDPk, CreatedAt, Base):
             unique=True,
             postgresql_where=text("type = 'order_refund'"),
         ),
+        # The same for what conversions and imports charge and give back per order.
+        *(
+            Index(
+                f"uq_credit_transactions_{type_}",
+                "order_id",
+                unique=True,
+                postgresql_where=text(f"type = '{type_}'"),
+            )
+            for type_ in (CONVERSION_DEBIT, CONVERSION_REFUND, IMPORT_DEBIT)
+        ),
         # One deposit per paid top-up, however many of Stripe's events announce it.
         Index(
             "uq_credit_transactions_topup_deposit",

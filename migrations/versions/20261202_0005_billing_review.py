@@ -1,0 +1,37 @@
+"""billing review: one conversion debit, conversion refund and import debit per order
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-12-02
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0005"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# Written by jobs that may run twice (conversions) or by imports: the database says no twice.
+# IF NOT EXISTS: the order-import work adds the same import_debit index in a revision of its own.
+PER_ORDER_TYPES = ("conversion_debit", "conversion_refund", "import_debit")
+
+
+def upgrade() -> None:
+    for type_ in PER_ORDER_TYPES:
+        op.create_index(
+            f"uq_credit_transactions_{type_}",
+            "credit_transactions",
+            ["order_id"],
+            unique=True,
+            postgresql_where=sa.text(f"type = '{type_}'"),
+            if_not_exists=True,
+        )
+
+
+def downgrade() -> None:
+    for type_ in PER_ORDER_TYPES:
+        op.drop_index(f"uq_credit_transactions_{type_}", table_name="credit_transactions", if_exists=True)
