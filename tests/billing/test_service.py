@@ -12,12 +12,15 @@ from orderatlas.db import unit_of_work
 from orderatlas.errors import BadRequest, InsufficientCredits
 from orderatlas.models import Account, CreditTopup, CreditTransaction, Order
 from orderatlas.models.credit import CONVERSION_DEBIT, CONVERSION_REFUND, IMPORT_DEBIT, ORDER_DEBIT
+from orderatlas.orders import service as orders
 from tests.factories import AccountFactory
 
 pytestmark = pytest.mark.asyncio
 
 
-async def order_for(session: AsyncSession, account_id: uuid.UUID, *, test_mode: bool = True) -> uuid.UUID:
+async def order_for(
+    session: AsyncSession, account_id: uuid.UUID, *, test_mode: bool = True, status: str = "failed"
+) -> uuid.UUID:
     order_id = uuid.uuid4()
     await session.execute(
         insert(Order).values(
@@ -26,7 +29,7 @@ async def order_for(session: AsyncSession, account_id: uuid.UUID, *, test_mode: 
             test_mode=test_mode,
             retailer="sandbox",
             platform="AmazonUS",
-            status="failed",
+            status=status,
             multi_item=False,
             asin="B09V3KXJPB",
             quantity=1,
@@ -85,9 +88,7 @@ async def test_refund_happens_once_however_often_it_is_asked(
     results = []
     for _ in range(3):
         async with unit_of_work(sessionmaker, None) as session:
-            results.append(
-                await billing.refund_order(session, account_id, order_id, 2, "TEST", test_mode=True)
-            )
+            results.append(await billing.refund_order(session, order_id, "TEST"))
     assert results == [True, False, False]
     assert await balance_and_ledger_sum(sessionmaker, account_id) == (10, 10)
 
@@ -154,6 +155,21 @@ async def test_a_refused_charge_leaves_no_row_even_when_the_caller_carries_on(
             == 0
         )
     assert await balance_and_ledger_sum(sessionmaker, account_id) == (0, 0)
+
+
+async def test_an_order_debited_before_the_mode_split_is_refunded_where_it_was_debited(
+    accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    seller = await accounts.create(test_credits=100, live_credits=10)
+    account_id = uuid.UUID(seller.account_id)
+    async with unit_of_work(sessionmaker, None) as session:
+        order_id = await order_for(session, account_id, test_mode=True, status="pending")
+        # Before revision 0004 a test key's order was debited from the live balance.
+        await billing.debit_for_order(session, account_id, order_id, 2, test_mode=False)
+    async with unit_of_work(sessionmaker, None) as session:
+        assert await orders.abandon_pending(session, order_id) is not None  # it fails after the upgrade
+    assert await balance_and_ledger_sum(sessionmaker, account_id, test_mode=False) == (10, 10)
+    assert await balance_and_ledger_sum(sessionmaker, account_id, test_mode=True) == (100, 100)
 
 
 async def test_debit_never_takes_the_balance_below_zero(

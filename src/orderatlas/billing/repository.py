@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -77,6 +77,27 @@ async def insert_entry_once(session: AsyncSession, entry: Entry) -> uuid.UUID | 
 async def delete_uncommitted_entry(session: AsyncSession, entry_id: uuid.UUID) -> None:
     """Only for a row this transaction inserted and is taking back before anyone could see it."""
     await session.execute(delete(CreditTransaction).where(CreditTransaction.id == entry_id))
+
+
+@dataclass(frozen=True)
+class Debit:
+    account_id: uuid.UUID
+    test_mode: bool
+    amount: int  # negative
+
+
+async def debit_of(session: AsyncSession, order_id: uuid.UUID, type_: str) -> Debit | None:
+    """The order's one debit of this type. The type is written into the SQL, not bound, so that
+    even a prepared statement's generic plan can use the type's partial unique index."""
+    row = (
+        await session.execute(
+            select(CreditTransaction.account_id, CreditTransaction.test_mode, CreditTransaction.amount).where(
+                CreditTransaction.order_id == order_id,
+                CreditTransaction.type == bindparam("debit_type", type_, literal_execute=True),
+            )
+        )
+    ).one_or_none()
+    return None if row is None else Debit(row[0], row[1], int(row[2]))
 
 
 async def current_balance(session: AsyncSession, account_id: uuid.UUID, *, test_mode: bool) -> int:

@@ -109,20 +109,30 @@ async def debit_for_order(
     )
 
 
-async def refund_order(
-    session: AsyncSession,
-    account_id: uuid.UUID,
-    order_id: uuid.UUID,
-    amount: int,
-    reason: str,
-    *,
-    test_mode: bool,
+async def give_back_debit(
+    session: AsyncSession, order_id: uuid.UUID, debit_type: str, refund_type: str, description: str
 ) -> bool:
-    """Give an order's credits back once; a second call for the same order does nothing."""
-    description = f"Order refund: {order_id} ({reason})" if reason else f"Order refund: {order_id}"
+    """Give back, once, what the order's debit of `debit_type` took, to the balance it was taken
+    from: the debit row's account, mode and amount, never the order's own flag, because orders
+    debited before revision 0004 took a test key's credits from the live balance."""
+    debit = await repository.debit_of(session, order_id, debit_type)
+    if debit is None:  # never charged (a cost of 0): nothing to give back
+        return False
     return await give_back(
-        session, account_id, amount, ORDER_REFUND, description, test_mode=test_mode, order_id=order_id
+        session,
+        debit.account_id,
+        -debit.amount,
+        refund_type,
+        description,
+        test_mode=debit.test_mode,
+        order_id=order_id,
     )
+
+
+async def refund_order(session: AsyncSession, order_id: uuid.UUID, reason: str) -> bool:
+    """Give an order's placement credits back once; a second call for the same order does nothing."""
+    description = f"Order refund: {order_id} ({reason})" if reason else f"Order refund: {order_id}"
+    return await give_back_debit(session, order_id, ORDER_DEBIT, ORDER_REFUND, description)
 
 
 async def grant(

@@ -248,11 +248,5 @@ async def _finish(
         order.failure_reason_code = failure.code
     await _set_status(session, order, status)
     if status in FAILED_STATUSES:
-        await billing.refund_order(
-            session,
-            order.account_id,
-            order.id,
-            order.credits_charged,
-            order.failure_reason_code,
-            test_mode=order.test_mode,
-        )
+        # In the mode its debit was made in, which for orders older than 0004 is not the order's.
+        await billing.refund_order(session, order.id, order.failure_reason_code)
