@@ -1,4 +1,5 @@
-"""billing review: one conversion debit, conversion refund and import debit per order
+"""billing review: one conversion debit, conversion refund and import debit per order; refunds
+held until their payment is credited
 
 Revision ID: 0005
 Revises: 0004
@@ -31,7 +32,22 @@ def upgrade() -> None:
             if_not_exists=True,
         )
 
+    op.create_table(
+        "stripe_held_refunds",
+        sa.Column("payment_intent_id", sa.String(length=255), nullable=False),
+        sa.Column("test_mode", sa.Boolean(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("amount_refunded", sa.BigInteger(), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("payment_intent_id", name=op.f("pk_stripe_held_refunds")),
+    )
+    op.create_index(
+        op.f("ix_stripe_held_refunds_received_at"), "stripe_held_refunds", ["received_at"], unique=False
+    )
+
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_stripe_held_refunds_received_at"), table_name="stripe_held_refunds")
+    op.drop_table("stripe_held_refunds")
     for type_ in PER_ORDER_TYPES:
         op.drop_index(f"uq_credit_transactions_{type_}", table_name="credit_transactions", if_exists=True)

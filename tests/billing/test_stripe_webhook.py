@@ -1,8 +1,8 @@
 """POST /v1/billing/stripe/webhook: verified with the SDK, stored once by event id, credited once."""
 
 import asyncio
-import json
 import time
+import uuid
 from typing import Any
 
 import httpx
@@ -177,10 +177,8 @@ async def test_a_test_mode_payment_credits_only_the_test_balance(
 ) -> None:
     seller = await accounts.create(test_credits=0, live_credits=0)
     test_session = await new_topup(client, seller, test=True)
-    # The same test-mode session announced on the live endpoint (signed with its secret) is refused.
-    assert (
-        (await deliver(client, completed(test_session), LIVE_SECRET)).json()["outcome"].startswith("ignored")
-    )
+    # A test-mode event signed with the live endpoint's secret is refused (and not stored).
+    assert (await deliver(client, completed(test_session), LIVE_SECRET)).status_code == 400
     assert (await deliver(client, completed(test_session), TEST_SECRET)).json()["outcome"] == "credited 100"
     assert (await balance(client, seller, test=True))["credit_balance"] == 100
     assert (await balance(client, seller, test=False))["credit_balance"] == 0
@@ -265,4 +263,138 @@ async def test_the_webhook_needs_no_api_key_but_a_configured_secret(
     response = await client.post(WEBHOOK, content=payload, headers=headers)
     assert response.status_code == 503
     assert response.json()["code"] == "billing_not_configured"
-    assert json.loads(payload)["type"] == "customer.created"
+
+
+async def test_an_event_whose_livemode_disagrees_with_its_secret_is_refused_until_the_config_is_fixed(
+    client: httpx.AsyncClient,
+    accounts: AccountFactory,
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    seller = await accounts.create(test_credits=0, live_credits=0)
+    session = await new_topup(client, seller)
+    listen_secret = "whsec_from_stripe_listen"
+    # The operator put the `stripe listen` (test-mode) secret in the live variable.
+    settings.stripe_webhook_secret, settings.stripe_test_webhook_secret = listen_secret, None
+    body = completed(session)
+    refused = await deliver(client, body, listen_secret)
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "livemode_mismatch"
+    assert "ORDERATLAS_STRIPE_WEBHOOK_SECRET" in refused.json()["error"]
+    assert await stored_events(sessionmaker) == []
+    # Fixed: Stripe's retry of the same event is credited, not answered "duplicate".
+    settings.stripe_webhook_secret, settings.stripe_test_webhook_secret = LIVE_SECRET, listen_secret
+    retried = await deliver(client, body, listen_secret)
+    assert retried.json() == {"received": True, "duplicate": False, "outcome": "credited 100"}
+    assert (await balance(client, seller, test=True))["credit_balance"] == 100
+    assert (await balance(client, seller, test=False))["credit_balance"] == 0
+
+
+async def test_a_live_event_signed_with_the_test_secret_is_refused(
+    client: httpx.AsyncClient, accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    seller = await accounts.create(test_credits=0, live_credits=0)
+    session = await new_topup(client, seller, test=False)
+    response = await deliver(client, completed(session), TEST_SECRET)
+    assert response.status_code == 400
+    assert response.json()["code"] == "livemode_mismatch"
+    assert await stored_events(sessionmaker) == []
+    assert (await balance(client, seller, test=True))["credit_balance"] == 0
+
+
+async def test_a_refund_that_arrives_before_the_payment_is_taken_from_its_deposit(
+    client: httpx.AsyncClient, accounts: AccountFactory
+) -> None:
+    seller = await accounts.create(test_credits=5)
+    session = await new_topup(client, seller)
+    # Our endpoint was down; Stripe's retries arrive in any order.
+    early = await deliver(client, refunded(session, amount_refunded=session["amount_total"]))
+    assert early.status_code == 200
+    assert (await balance(client, seller))["credit_balance"] == 5
+    late = await deliver(client, completed(session))
+    assert late.json()["outcome"] == "credited 100; took back 100, 0 owed"
+    assert (await balance(client, seller))["credit_balance"] == 5
+    rows = (await client.get("/v1/billing/transactions", headers=seller.test_headers)).json()
+    assert [(row["type"], row["amount"]) for row in rows["transactions"][:2]] == [
+        ("adjustment", -100),
+        ("deposit", 100),
+    ]
+    again = await deliver(client, refunded(session, amount_refunded=session["amount_total"]))
+    assert again.json()["outcome"] == "nothing more to take back"
+
+
+async def test_an_early_partial_refund_and_a_later_one_take_back_their_shares(
+    client: httpx.AsyncClient, accounts: AccountFactory
+) -> None:
+    seller = await accounts.create(test_credits=0)
+    session = await new_topup(client, seller)
+    await deliver(client, refunded(session, amount_refunded=session["amount_total"] // 4))
+    await deliver(client, completed(session))
+    assert (await balance(client, seller))["credit_balance"] == 75
+    await deliver(client, refunded(session, amount_refunded=session["amount_total"] // 2))
+    assert (await balance(client, seller))["credit_balance"] == 50
+
+
+async def test_a_refund_and_its_payment_delivered_at_once_net_to_zero(
+    client: httpx.AsyncClient, accounts: AccountFactory
+) -> None:
+    seller = await accounts.create(test_credits=0)
+    for _ in range(5):
+        session = await new_topup(client, seller)
+        responses = await asyncio.gather(
+            deliver(client, refunded(session, amount_refunded=session["amount_total"])),
+            deliver(client, completed(session)),
+        )
+        assert [r.status_code for r in responses] == [200, 200]
+        assert (await balance(client, seller))["credit_balance"] == 0
+
+
+@pytest.mark.parametrize("change", [{"amount_total": 999}, {"currency": "eur"}])
+async def test_a_payment_of_another_amount_is_recorded_and_not_credited(
+    client: httpx.AsyncClient,
+    accounts: AccountFactory,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    change: dict[str, Any],
+) -> None:
+    seller = await accounts.create(test_credits=0)
+    session = await new_topup(client, seller)
+    body = completed({**session, **change})
+    response = await deliver(client, body)
+    assert response.status_code == 200
+    assert response.json()["outcome"].startswith("not credited: paid ")
+    assert (await balance(client, seller))["credit_balance"] == 0
+    assert await stored_events(sessionmaker) == [(body["id"], response.json()["outcome"])]
+    assert await deposits(sessionmaker) == 0
+
+
+def unrecorded_session(seller: SellerAccount, credits: int, amount_total: int) -> dict[str, Any]:
+    """A paid session whose record we lost (a database restored to before it was opened)."""
+    metadata = {"account_id": seller.account_id, "credits": str(credits), "mode": "test"}
+    return {
+        "id": f"cs_test_{uuid.uuid4().hex}",
+        "object": "checkout.session",
+        "livemode": False,
+        "mode": "payment",
+        "amount_total": amount_total,
+        "currency": "usd",
+        "client_reference_id": seller.account_id,
+        "metadata": metadata,
+    }
+
+
+async def test_a_paid_session_we_never_recorded_is_credited_when_it_paid_the_price(
+    client: httpx.AsyncClient, accounts: AccountFactory
+) -> None:
+    seller = await accounts.create(test_credits=0)
+    response = await deliver(client, completed(unrecorded_session(seller, 100, 1000)))
+    assert response.json()["outcome"] == "credited 100"
+    assert (await balance(client, seller))["credit_balance"] == 100
+
+
+async def test_a_session_we_never_recorded_that_paid_less_is_not_credited(
+    client: httpx.AsyncClient, accounts: AccountFactory
+) -> None:
+    seller = await accounts.create(test_credits=0)
+    response = await deliver(client, completed(unrecorded_session(seller, 100_000, 50)))
+    assert response.json()["outcome"].startswith("not credited: paid 50 usd")
+    assert (await balance(client, seller))["credit_balance"] == 0

@@ -1,5 +1,7 @@
 """POST /v1/billing/topup: a Stripe Checkout Session through the real SDK, mocked at Stripe's endpoint."""
 
+import logging
+
 import httpx
 import psycopg
 import pytest
@@ -7,6 +9,7 @@ import respx
 from sqlalchemy import func, make_url, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from orderatlas.billing.stripe_api import StripeGateway
 from orderatlas.config import Settings
 from orderatlas.models import CreditTopup
 from tests.billing.stripe_helpers import (
@@ -208,6 +211,41 @@ async def test_no_database_transaction_is_held_open_while_stripe_is_asked(
             response = await client.post("/v1/billing/topup", json=TOPUP, headers=headers)
             assert response.status_code == 200, response.text
     assert held == [0, 0]
+
+
+async def test_a_stripe_key_of_the_other_mode_is_refused_and_stripe_is_not_asked(
+    client: httpx.AsyncClient, accounts: AccountFactory, settings: Settings
+) -> None:
+    configure_stripe(settings)
+    settings.stripe_secret_key = "sk_test_pasted_into_the_live_variable"  # card 4242 would buy live credits
+    seller = await accounts.create()
+    with respx.mock() as stripe:
+        route = mock_sessions(stripe)
+        live = await client.post("/v1/billing/topup", json=TOPUP, headers=seller.live_headers)
+        test = await client.post("/v1/billing/topup", json=TOPUP, headers=seller.test_headers)
+    assert live.status_code == 503
+    assert live.json() == {
+        "error": "live-mode top-ups are refused: ORDERATLAS_STRIPE_SECRET_KEY holds a test-mode key",
+        "code": "billing_not_configured",
+    }
+    assert test.status_code == 200
+    assert [call.request.headers["Authorization"] for call in route.calls] == [f"Bearer {TEST_KEY}"]
+
+
+async def test_stripe_keys_that_do_not_look_like_their_mode_are_reported_at_start_up(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    configure_stripe(settings)
+    with caplog.at_level(logging.WARNING, logger="orderatlas.billing.stripe_api"):
+        StripeGateway(settings)
+    assert caplog.records == []
+    settings.stripe_secret_key, settings.stripe_test_secret_key = "rk_test_abc", "fake_local_key"
+    with caplog.at_level(logging.WARNING, logger="orderatlas.billing.stripe_api"):
+        StripeGateway(settings)
+    assert [(r.levelname, r.getMessage().split(":")[0]) for r in caplog.records] == [
+        ("ERROR", "ORDERATLAS_STRIPE_SECRET_KEY holds a test-mode Stripe key"),
+        ("WARNING", "ORDERATLAS_STRIPE_TEST_SECRET_KEY does not start with sk_test_ or rk_test_"),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,15 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from orderatlas.models import Account, CreditTopup, CreditTransaction, Order, StripeEvent
+from orderatlas.models import (
+    Account,
+    CreditTopup,
+    CreditTransaction,
+    Order,
+    StripeEvent,
+    StripeHeldRefund,
+)
+from orderatlas.models.base import utcnow
 
 
 def _balance(test_mode: bool) -> Any:
@@ -258,6 +266,59 @@ async def topup_by_payment_intent(session: AsyncSession, payment_intent_id: str)
     return await session.scalar(
         select(CreditTopup).where(CreditTopup.stripe_payment_intent_id == payment_intent_id).with_for_update()
     )
+
+
+# Two-key advisory locks live apart from one-key ones (migrate.py's), so this class id is ours.
+_PAYMENT_LOCK_CLASS = 0x0A7110
+
+
+async def lock_payment(session: AsyncSession, payment_intent_id: str) -> None:
+    """Serialise every event about one payment until the transaction ends: a refund and the
+    completion it refunds, handled at once, must each see what the other did."""
+    await session.execute(
+        select(func.pg_advisory_xact_lock(_PAYMENT_LOCK_CLASS, func.hashtext(payment_intent_id)))
+    )
+
+
+async def hold_refund(
+    session: AsyncSession, payment_intent_id: str, *, test_mode: bool, amount: int, refunded: int
+) -> None:
+    """Keep the largest refunded total reported for a payment we have not credited (yet)."""
+    stmt = pg_insert(StripeHeldRefund).values(
+        payment_intent_id=payment_intent_id[:255],
+        test_mode=test_mode,
+        amount=amount,
+        amount_refunded=refunded,
+        received_at=utcnow(),
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[StripeHeldRefund.payment_intent_id],
+            set_={
+                "amount": stmt.excluded.amount,
+                "amount_refunded": func.greatest(
+                    StripeHeldRefund.amount_refunded, stmt.excluded.amount_refunded
+                ),
+            },
+        )
+    )
+
+
+async def take_held_refund(
+    session: AsyncSession, payment_intent_id: str, *, test_mode: bool
+) -> tuple[int, int] | None:
+    """(charge amount, refunded so far) of a refund held for this payment, which is then gone."""
+    row = (
+        await session.execute(
+            delete(StripeHeldRefund)
+            .where(
+                StripeHeldRefund.payment_intent_id == payment_intent_id,
+                StripeHeldRefund.test_mode == test_mode,
+            )
+            .returning(StripeHeldRefund.amount, StripeHeldRefund.amount_refunded)
+        )
+    ).one_or_none()
+    return None if row is None else (int(row[0]), int(row[1]))
 
 
 async def account_exists(session: AsyncSession, account_id: uuid.UUID) -> bool:

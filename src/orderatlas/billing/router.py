@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request
 
 from orderatlas.auth.dependencies import PrincipalDep
-from orderatlas.billing import service, topups
+from orderatlas.billing import service, stripe_events, topups
 from orderatlas.billing.repository import HistoryFilter
 from orderatlas.billing.schemas import (
     Balance,
@@ -124,5 +124,5 @@ async def stripe_webhook(
     stripe_signature: Annotated[str | None, Header(alias="Stripe-Signature")] = None,
 ) -> WebhookReceived:
     verified = verify_event(await request.body(), stripe_signature, request.app.state.settings)
-    first, outcome = await topups.handle_event(session, verified)
+    first, outcome = await stripe_events.handle_event(session, verified, request.app.state.settings)
     return WebhookReceived(duplicate=not first, outcome=outcome)

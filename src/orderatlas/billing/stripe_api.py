@@ -14,6 +14,7 @@ import stripe
 from orderatlas.config import Settings
 from orderatlas.errors import BadRequest, Conflict, OrderAtlasError, ServiceUnavailable
 from orderatlas.idempotency.service import KeyReused
+from orderatlas.models.account import mode_name
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +41,34 @@ class InvalidPayload(BadRequest):
     code = "invalid_payload"
 
 
-def _mode(test_mode: bool) -> str:
-    return "test" if test_mode else "live"
+class LivemodeMismatch(BadRequest):
+    code = "livemode_mismatch"
+
+
+# Stripe's key prefixes per mode (sk_ secret keys, rk_ restricted keys).
+KEY_PREFIXES = {False: ("sk_live_", "rk_live_"), True: ("sk_test_", "rk_test_")}
+KEY_VARIABLES = {False: "ORDERATLAS_STRIPE_SECRET_KEY", True: "ORDERATLAS_STRIPE_TEST_SECRET_KEY"}
+WEBHOOK_SECRET_VARIABLES = {
+    False: "ORDERATLAS_STRIPE_WEBHOOK_SECRET",
+    True: "ORDERATLAS_STRIPE_TEST_WEBHOOK_SECRET",
+}
+
+
+def key_problems(settings: Settings) -> list[tuple[bool, str]]:
+    """(refused?, why) for each configured Stripe key that does not look like its mode's. A key of
+    the other mode is refused: a test key in the live variable would sell live credits for card
+    4242. Other shapes (a local fake's key) are only warned about."""
+    problems = []
+    for test_mode, key in ((False, settings.stripe_secret_key), (True, settings.stripe_test_secret_key)):
+        if not key or key.startswith(KEY_PREFIXES[test_mode]):
+            continue
+        variable, other = KEY_VARIABLES[test_mode], mode_name(not test_mode)
+        if key.startswith(KEY_PREFIXES[not test_mode]):
+            problems.append((True, f"{variable} holds a {other}-mode Stripe key"))
+        else:
+            expected = " or ".join(KEY_PREFIXES[test_mode])
+            problems.append((False, f"{variable} does not start with {expected}"))
+    return problems
 
 
 @dataclass(frozen=True)
@@ -62,6 +89,11 @@ class StripeGateway:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
+        for refused, problem in key_problems(settings):
+            if refused:
+                log.error("%s: its mode's top-ups answer 503 until it is fixed", problem)
+            else:
+                log.warning("%s: is it a Stripe key of the right mode?", problem)
         self._clients: dict[
             tuple[str, str | None, float], tuple[stripe.StripeClient, stripe.HTTPXClient]
         ] = {}
@@ -69,9 +101,13 @@ class StripeGateway:
     def _client(self, test_mode: bool) -> stripe.StripeClient:
         settings = self._settings
         key = settings.stripe_test_secret_key if test_mode else settings.stripe_secret_key
+        mode, variable = mode_name(test_mode), KEY_VARIABLES[test_mode]
         if not key:
-            variable = "ORDERATLAS_STRIPE_TEST_SECRET_KEY" if test_mode else "ORDERATLAS_STRIPE_SECRET_KEY"
-            raise BillingNotConfigured(f"{_mode(test_mode)}-mode top-ups are not configured ({variable})")
+            raise BillingNotConfigured(f"{mode}-mode top-ups are not configured ({variable})")
+        if key.startswith(KEY_PREFIXES[not test_mode]):  # read at call time: settings can change
+            raise BillingNotConfigured(
+                f"{mode}-mode top-ups are refused: {variable} holds a {mode_name(not test_mode)}-mode key"
+            )
         cache_key = (key, settings.stripe_api_base, settings.stripe_timeout_s)
         if cache_key not in self._clients:
             http = stripe.HTTPXClient(timeout=settings.stripe_timeout_s)
@@ -95,7 +131,7 @@ class StripeGateway:
             )
         except stripe.StripeError as exc:
             # Stripe's message stays in the log: it may name the account or the (masked) key.
-            log.warning("Stripe refused a checkout session (%s): %r", _mode(test_mode), exc)
+            log.warning("Stripe refused a checkout session (%s): %r", mode_name(test_mode), exc)
             raise _client_error(exc) from None
         found = session.to_dict()
         if not isinstance(found.get("id"), str) or not isinstance(found.get("url"), str):
@@ -159,4 +195,24 @@ def verify_event(payload: bytes, signature: str | None, settings: Settings) -> V
         raise InvalidPayload("the body is not a Stripe event (no id or type)")
     # One secret for both endpoints is a misconfiguration; Stripe's own flag then decides.
     test_mode = signed_by[0] if len(signed_by) == 1 else not body.get("livemode", False)
+    if body.get("livemode") is not (not test_mode):
+        raise _livemode_mismatch(body, test_mode)
     return VerifiedEvent(body, test_mode)
+
+
+def _livemode_mismatch(body: dict[str, Any], test_mode: bool) -> LivemodeMismatch:
+    """The secret that verified the event belongs to the other mode's endpoint: a configuration
+    mistake. Nothing is stored, so Stripe's retries are handled once the variables are fixed."""
+    variable = WEBHOOK_SECRET_VARIABLES[test_mode]
+    event_mode = "live" if body.get("livemode") else "test"
+    log.error(
+        "Stripe event %s is %s-mode but %s verified it; refused (not stored) until the secrets are fixed",
+        body.get("id"),
+        event_mode,
+        variable,
+    )
+    return LivemodeMismatch(
+        f"a {event_mode}-mode event verified with {variable}, which must hold the signing secret of "
+        f"the {mode_name(test_mode)}-mode endpoint; nothing was stored, so Stripe's retry is handled "
+        "once that is fixed"
+    )

@@ -2,7 +2,7 @@
 
 from orderatlas.models.account import Account, ApiKey
 from orderatlas.models.base import Base
-from orderatlas.models.credit import CreditTopup, CreditTransaction, StripeEvent
+from orderatlas.models.credit import CreditTopup, CreditTransaction, StripeEvent, StripeHeldRefund
 from orderatlas.models.idempotency import IdempotencyKey
 from orderatlas.models.order import Order, OrderEvent, OrderItem
 from orderatlas.models.sandbox import SandboxPurchase
@@ -20,6 +20,7 @@ __all__ = [
     "OrderItem",
     "SandboxPurchase",
     "StripeEvent",
+    "StripeHeldRefund",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEvent",

@@ -9,6 +9,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from orderatlas.models.base import Base, CreatedAt, UUIDPk
 
 
+def mode_name(test_mode: bool) -> str:
+    """What ApiKey.mode, ledger rows and Stripe metadata call a mode."""
+    return "test" if test_mode else "live"
+
+
 def new_webhook_secret() -> str:
     """64 hex characters: the HMAC-SHA256 key that signs outbound webhooks."""
     return secrets.token_hex(32)

@@ -110,3 +110,19 @@ class StripeEvent(Base):
     received_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, default=utcnow, index=True
     )
+
+
+class StripeHeldRefund(Base):
+    """A refund Stripe reported before the payment it refunds was credited (Stripe delivers events
+    in any order, and retries after an outage in any order): kept by payment intent until that
+    top-up is deposited, then taken back from it in the deposit's transaction."""
+
+    __tablename__ = "stripe_held_refunds"
+
+    payment_intent_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    test_mode: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    amount: Mapped[int] = mapped_column(BigInteger, nullable=False)  # the charge's amount
+    amount_refunded: Mapped[int] = mapped_column(BigInteger, nullable=False)  # the running total
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow, index=True
+    )
