@@ -26,3 +26,13 @@ def test_the_secret_key_must_be_32_bytes(monkeypatch: pytest.MonkeyPatch) -> Non
         Settings()
     monkeypatch.setenv("ORDERATLAS_SECRET_KEY", base64.urlsafe_b64encode(b"x" * 32).decode())
     assert Settings().secret_key
+
+
+def test_the_placement_price_reads_only_orderatlas_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COST_ORDER_PLACEMENT", "0")  # another program's variable, not ours
+    assert Settings().cost_order_placement == 2
+    monkeypatch.setenv("ORDERATLAS_PLACEMENT_COST", "4")  # the older name still works
+    assert Settings().cost_order_placement == 4
+    monkeypatch.setenv("ORDERATLAS_COST_ORDER_PLACEMENT", "7")  # and the new name wins over it
+    assert Settings().cost_order_placement == 7
+    assert Settings(cost_order_placement=3).cost_order_placement == 3

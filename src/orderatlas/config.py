@@ -33,13 +33,13 @@ class Settings(BaseSettings):
     proxy_probe_timeout_s: float = Field(default=3.0, gt=0)
 
     # The price list: every route that charges reads these, and GET /v1/billing/balance shows them.
-    # ORDERATLAS_PLACEMENT_COST is the older name of the first one.
+    # ORDERATLAS_PLACEMENT_COST is the older name of the first one. A validation alias is read
+    # without the env prefix, so only prefixed names are listed (populate_by_name covers Settings(
+    # cost_order_placement=...)): a bare COST_ORDER_PLACEMENT of another program must not set a price.
     cost_order_placement: int = Field(
         default=2,
         ge=0,
-        validation_alias=AliasChoices(
-            "cost_order_placement", "ORDERATLAS_COST_ORDER_PLACEMENT", "ORDERATLAS_PLACEMENT_COST"
-        ),
+        validation_alias=AliasChoices("ORDERATLAS_COST_ORDER_PLACEMENT", "ORDERATLAS_PLACEMENT_COST"),
     )
     cost_tracking_conversion: int = Field(default=1, ge=0)
     cost_order_import: int = Field(default=1, ge=0)
