@@ -1,5 +1,5 @@
 """billing review: one conversion debit, conversion refund and import debit per order; refunds
-held until their payment is credited
+held until their payment is credited; starting credits written before 0004 relabelled adjustment
 
 Revision ID: 0005
 Revises: 0004
@@ -45,8 +45,18 @@ def upgrade() -> None:
         op.f("ix_stripe_held_refunds_received_at"), "stripe_held_refunds", ["received_at"], unique=False
     )
 
+    # Before 0004 the CLI wrote starting credits as `deposit`; since then a deposit is a paid
+    # top-up and always carries its top-up id. A relabel only: no amount or balance changes.
+    op.execute(
+        "UPDATE credit_transactions SET type = 'adjustment' WHERE type = 'deposit' AND topup_id IS NULL"
+    )
+
 
 def downgrade() -> None:
+    op.execute(
+        "UPDATE credit_transactions SET type = 'deposit' "
+        "WHERE type = 'adjustment' AND NOT test_mode AND description LIKE 'Initial grant of %'"
+    )
     op.drop_index(op.f("ix_stripe_held_refunds_received_at"), table_name="stripe_held_refunds")
     op.drop_table("stripe_held_refunds")
     for type_ in PER_ORDER_TYPES:

@@ -13,7 +13,8 @@ from orderatlas.db import create_engine
 _LOCK_ID = 0x0A71A5  # any constant shared by every OrderAtlas process
 
 
-def _alembic_config(database_url: str) -> Config:
+def alembic_config(database_url: str) -> Config:
+    """Alembic's configuration for this source tree, pointed at one database."""
     for root in (Path.cwd(), Path(__file__).resolve().parents[2]):
         if (root / "alembic.ini").exists() and (root / "migrations").is_dir():
             config = Config(str(root / "alembic.ini"))
@@ -26,7 +27,7 @@ def _alembic_config(database_url: str) -> Config:
 def upgrade(settings: Settings) -> None:
     """Bring the schema to head. Safe when several processes start at once."""
     assert settings.database_url
-    config = _alembic_config(settings.database_url)
+    config = alembic_config(settings.database_url)
 
     async def locked_upgrade() -> None:
         engine = create_engine(settings.database_url or "", pool_size=1)
