@@ -112,11 +112,6 @@ class Settings(BaseSettings):
             )
         return value
 
-    @property
-    def placement_cost(self) -> int:
-        """The older name of cost_order_placement, kept for code that still reads it."""
-        return self.cost_order_placement
-
     @model_validator(mode="after")
     def _topup_bounds(self) -> "Settings":
         if self.topup_min_credits > self.topup_max_credits:

@@ -270,12 +270,12 @@ async def test_what_a_refund_cannot_take_back_is_owed_and_taken_from_the_next_de
         await billing.adjust(session, account_id, -70, "spent", test_mode=False)
         assert await billing.take_back(session, account_id, first, 100, test_mode=False) == (30, 70)
         assert await billing.current_balance(session, account_id, test_mode=False) == 0
-        assert await billing.credits_owed(session, account_id, test_mode=False) == 70
+        assert (await billing.balance(session, account_id, test_mode=False)).credits_owed == 70
     async with unit_of_work(sessionmaker, None) as session:
         small = await topup_for(session, account_id, 50, test_mode=False)
         assert await billing.deposit(session, account_id, small, 50, test_mode=False) == 0
-        assert await billing.credits_owed(session, account_id, test_mode=False) == 20
+        assert (await billing.balance(session, account_id, test_mode=False)).credits_owed == 20
         big = await topup_for(session, account_id, 100, test_mode=False)
         assert await billing.deposit(session, account_id, big, 100, test_mode=False) == 80
-        assert await billing.credits_owed(session, account_id, test_mode=False) == 0
+        assert (await billing.balance(session, account_id, test_mode=False)).credits_owed == 0
     assert await balance_and_ledger_sum(sessionmaker, account_id, test_mode=False) == (80, 80)

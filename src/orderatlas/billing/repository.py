@@ -134,9 +134,14 @@ async def set_balance(
     )
 
 
-async def owed(session: AsyncSession, account_id: uuid.UUID, *, test_mode: bool) -> int:
-    value = await session.scalar(select(_owed(test_mode)).where(Account.id == account_id))
-    return int(value or 0)
+async def balance_and_owed(
+    session: AsyncSession, account_id: uuid.UUID, *, test_mode: bool
+) -> tuple[int, int]:
+    """One mode's balance and what it owes, read together (one snapshot, one round trip)."""
+    row = (
+        await session.execute(select(_balance(test_mode), _owed(test_mode)).where(Account.id == account_id))
+    ).one_or_none()
+    return (0, 0) if row is None else (int(row[0]), int(row[1]))
 
 
 @dataclass(frozen=True)
@@ -193,15 +198,6 @@ async def count(session: AsyncSession, where: HistoryFilter) -> int:
     return int(
         await session.scalar(_filtered(select(func.count()).select_from(CreditTransaction), where)) or 0
     )
-
-
-async def ledger_sum(session: AsyncSession, account_id: uuid.UUID, *, test_mode: bool) -> int:
-    value = await session.scalar(
-        select(func.coalesce(func.sum(CreditTransaction.amount), 0)).where(
-            CreditTransaction.account_id == account_id, CreditTransaction.test_mode == test_mode
-        )
-    )
-    return int(value or 0)
 
 
 async def store_event_once(

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 
 from orderatlas.auth.dependencies import PrincipalDep
 from orderatlas.billing import service, stripe_events, topups
-from orderatlas.billing.repository import HistoryFilter
 from orderatlas.billing.schemas import (
     Balance,
     Costs,
@@ -36,12 +35,11 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 @router.get("/balance", response_model=Balance, responses=error_responses())
 async def get_balance(request: Request, session: SessionDep, principal: PrincipalDep) -> Balance:
-    account_id, test_mode = principal.account.id, principal.test_mode
-    prices = service.costs(request.app.state.settings)
+    found = await service.balance(session, principal.account.id, test_mode=principal.test_mode)
     return Balance(
-        credit_balance=await service.current_balance(session, account_id, test_mode=test_mode),
-        costs=Costs(**vars(prices)),
-        credits_owed=await service.credits_owed(session, account_id, test_mode=test_mode),
+        credit_balance=found.credit_balance,
+        costs=Costs(**vars(service.costs(request.app.state.settings))),
+        credits_owed=found.credits_owed,
         mode=principal.api_key.mode,  # type: ignore[arg-type]
     )
 
@@ -60,11 +58,16 @@ async def list_transactions(
         datetime | None, Query(description="Only rows created strictly before.")
     ] = None,
 ) -> TransactionList:
-    where = HistoryFilter(
-        principal.account.id, principal.test_mode, type, _utc(created_after), _utc(created_before)
-    )
     found = await service.history(
-        session, where, starting_after=starting_after, limit=page.limit, offset=page.offset
+        session,
+        principal.account.id,
+        test_mode=principal.test_mode,
+        type_=type,
+        created_after=_utc(created_after),
+        created_before=_utc(created_before),
+        starting_after=starting_after,
+        limit=page.limit,
+        offset=page.offset,
     )
     return TransactionList(
         transactions=[

@@ -7,18 +7,7 @@ from pydantic import BaseModel, Field, StrictInt, field_validator
 from pydantic_core import PydanticCustomError
 
 from orderatlas.kit.schemas import RequestModel
-from orderatlas.models.credit import TRANSACTION_TYPES
-
-TransactionType = Literal[
-    "deposit",
-    "order_debit",
-    "order_refund",
-    "conversion_debit",
-    "conversion_refund",
-    "import_debit",
-    "adjustment",
-]
-assert set(TransactionType.__args__) == set(TRANSACTION_TYPES)  # type: ignore[attr-defined]
+from orderatlas.models.credit import TransactionType
 
 Url = Annotated[str, Field(max_length=2000, examples=["https://orderatlas.net/dashboard"])]
 

@@ -6,6 +6,7 @@ can never spend or earn in the wrong one by leaving it out.
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,8 +38,15 @@ async def current_balance(session: AsyncSession, account_id: uuid.UUID, *, test_
     return await repository.current_balance(session, account_id, test_mode=test_mode)
 
 
-async def credits_owed(session: AsyncSession, account_id: uuid.UUID, *, test_mode: bool) -> int:
-    return await repository.owed(session, account_id, test_mode=test_mode)
+@dataclass(frozen=True)
+class Balance:
+    credit_balance: int
+    credits_owed: int
+
+
+async def balance(session: AsyncSession, account_id: uuid.UUID, *, test_mode: bool) -> Balance:
+    """One mode's balance and the credits refunded top-ups still owe, from one read."""
+    return Balance(*await repository.balance_and_owed(session, account_id, test_mode=test_mode))
 
 
 async def charge(
@@ -225,12 +233,18 @@ class InvalidCursor(BadRequest):
 
 async def history(
     session: AsyncSession,
-    where: HistoryFilter,
+    account_id: uuid.UUID,
     *,
+    test_mode: bool,
+    type_: str | None,
+    created_after: datetime | None,
+    created_before: datetime | None,
     starting_after: uuid.UUID | None,
     limit: int,
     offset: int,
 ) -> HistoryPage:
+    """One page of a mode's ledger, newest first, with the total for the filter."""
+    where = HistoryFilter(account_id, test_mode, type_, created_after, created_before)
     before_seq = None
     if starting_after is not None:
         before_seq = await repository.cursor_seq(session, where, starting_after)

@@ -2,27 +2,26 @@
 
 import uuid
 from datetime import datetime
+from typing import Literal, get_args
 
 from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Identity, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orderatlas.models.base import Base, CreatedAt, UUIDPk, utcnow
 
-DEPOSIT = "deposit"
-ORDER_DEBIT = "order_debit"
-ORDER_REFUND = "order_refund"
-CONVERSION_DEBIT = "conversion_debit"
-CONVERSION_REFUND = "conversion_refund"
-IMPORT_DEBIT = "import_debit"
-ADJUSTMENT = "adjustment"
-TRANSACTION_TYPES = (
-    DEPOSIT,
-    ORDER_DEBIT,
-    ORDER_REFUND,
-    CONVERSION_DEBIT,
-    CONVERSION_REFUND,
-    IMPORT_DEBIT,
-    ADJUSTMENT,
+# The ledger's row types; the API's `type` field and filter take exactly these.
+TransactionType = Literal[
+    "deposit",
+    "order_debit",
+    "order_refund",
+    "conversion_debit",
+    "conversion_refund",
+    "import_debit",
+    "adjustment",
+]
+TRANSACTION_TYPES: tuple[str, ...] = get_args(TransactionType)
+DEPOSIT, ORDER_DEBIT, ORDER_REFUND, CONVERSION_DEBIT, CONVERSION_REFUND, IMPORT_DEBIT, ADJUSTMENT = (
+    TRANSACTION_TYPES
 )
 
 
