@@ -193,6 +193,26 @@ def transactions_open(database_url: str) -> int:
     return int(row[0]) if row else -1
 
 
+async def test_a_failure_stripe_replays_for_the_key_says_to_use_a_new_one(
+    client: httpx.AsyncClient, accounts: AccountFactory, settings: Settings
+) -> None:
+    configure_stripe(settings)
+    seller = await accounts.create()
+    failure = {"error": {"type": "api_error", "message": "An unknown error occurred"}}
+    replayed = httpx.Response(
+        500, json=failure, headers={"Idempotent-Replayed": "true", "Stripe-Should-Retry": "false"}
+    )
+    with respx.mock() as stripe:
+        route = stripe.post(STRIPE_SESSIONS).mock(return_value=replayed)
+        response = await client.post(
+            "/v1/billing/topup", json=TOPUP, headers={**seller.test_headers, "Idempotency-Key": "k"}
+        )
+    assert response.status_code == 502
+    assert response.json()["code"] == "stripe_error"
+    assert "with a new Idempotency-Key" in response.json()["error"]
+    assert route.call_count == 1  # Stripe said not to retry
+
+
 async def test_no_database_transaction_is_held_open_while_stripe_is_asked(
     client: httpx.AsyncClient, accounts: AccountFactory, settings: Settings
 ) -> None:
