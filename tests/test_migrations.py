@@ -1,4 +1,4 @@
-"""The migrations on a database that already holds data: what 0004 and 0005 do to what came before."""
+"""Migrations on a database that already holds data: what 0004 and later do to what came before."""
 
 import asyncio
 import uuid
@@ -120,21 +120,30 @@ async def test_an_order_in_flight_at_the_upgrade_is_refunded_to_the_live_balance
     assert balances_and_ledgers(scratch_url, account_id) == {"live": (12, 12), "test": (grant, grant)}
 
 
-async def test_0005_downgrades_and_upgrades_again(scratch_url: str) -> None:
+async def test_0006_downgrades_and_upgrades_again(scratch_url: str) -> None:
     await migrate(scratch_url, "0003")
     account_id, _ = seed_at_0003(scratch_url)
     await migrate(scratch_url, "head")
-    await migrate(scratch_url, "0004", down=True)
+    await migrate(scratch_url, "0005", down=True)
     assert types(scratch_url, account_id)[0] == ("deposit", 12, False)
     await migrate(scratch_url, "head")
     assert types(scratch_url, account_id)[0] == ("adjustment", 12, False)
+
+
+# Indexes only a migration can describe (expression GIN indexes; see models/order.py).
+MIGRATION_ONLY_INDEXES = {"ix_orders_search_trgm", "ix_orders_metadata"}
+
+
+def _compared(name: str | None, type_: str, _: object) -> bool:
+    return not (type_ == "index" and name in MIGRATION_ONLY_INDEXES)
 
 
 def schema_differences(url: str) -> list[object]:
     engine = sqlalchemy.create_engine(make_url(url))
     try:
         with engine.connect() as conn:
-            return compare_metadata(MigrationContext.configure(conn), Base.metadata)
+            context = MigrationContext.configure(conn, opts={"include_name": _compared})
+            return compare_metadata(context, Base.metadata)
     finally:
         engine.dispose()
 
