@@ -18,6 +18,7 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -34,6 +35,7 @@ from orderatlas.embedded import embedded_services
 from orderatlas.jobs import redis_settings, worker_options
 from orderatlas.migrate import upgrade
 from orderatlas.models import Base
+from orderatlas.models.base import utcnow
 from tests.factories import AccountFactory
 from tests.fake_stripe import FakeStripeServer
 from tests.process import Service, clean_env, create_account, free_port, wait_healthy
@@ -147,18 +149,34 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
             yield http
 
 
+class Clock:
+    """Time as the worker and the sandbox see it, moved by the test instead of slept through."""
+
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> datetime:
+        self.now += timedelta(seconds=seconds)
+        return self.now
+
+
 class WorkerRunner:
     """Runs the real arq worker, in burst mode: every queued job, then return.
 
     Cron jobs (the stuck-order sweep runs at start-up) are left out unless asked for, so that
-    the count of completed jobs is the count of checkouts.
+    the count of completed jobs is the count of checkouts. `clock` replaces the worker's time.
     """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    async def run(self, *, with_cron: bool = False) -> int:
+    async def run(self, *, with_cron: bool = False, clock: Clock | None = None) -> int:
         options = worker_options(self.settings, burst=True, poll_delay=0.01, handle_signals=False)
+        if clock is not None:
+            options["ctx"] = {**options["ctx"], "clock": clock}
         if not with_cron:
             options["cron_jobs"] = []
         worker = Worker(**options)

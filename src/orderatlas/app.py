@@ -17,11 +17,15 @@ from orderatlas.dashboard.router import router as dashboard_router
 from orderatlas.db import create_engine, create_sessionmaker
 from orderatlas.errors import install_error_handlers
 from orderatlas.jobs import redis_settings, worker_options
+from orderatlas.orders.lifecycle_router import router as order_lifecycle_router
 from orderatlas.orders.router import list_router as orders_list_router
 from orderatlas.orders.router import router as orders_router
 from orderatlas.retailers.registry import Retailers
 from orderatlas.sandbox.router import router as sandbox_router
+from orderatlas.sessions.router import router as sessions_router
 from orderatlas.settings.router import router as settings_router
+from orderatlas.storage.postgres import PostgresCopyStore
+from orderatlas.storage.router import router as copies_router
 from orderatlas.webhooks.router import router as webhooks_router
 
 
@@ -39,6 +43,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
         app.state.limiter = ratelimit.RateLimiter(limiter_redis)
         app.state.retailers = Retailers(app.state.sessionmaker, settings)
         app.state.stripe = StripeGateway(settings)
+        app.state.copies = PostgresCopyStore(app.state.sessionmaker)
         worker = Worker(**worker_options(settings, handle_signals=False)) if run_worker else None
         worker_task = asyncio.create_task(worker.async_run()) if worker else None
         try:
@@ -63,6 +68,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(ratelimit.RateLimitHeaders)
     app.include_router(orders_router)
+    app.include_router(order_lifecycle_router)
     app.include_router(orders_list_router)
     app.include_router(dashboard_router)
     app.include_router(sandbox_router)
@@ -70,6 +76,8 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     app.include_router(api_keys_router)
     app.include_router(webhooks_router)
     app.include_router(billing_router)
+    app.include_router(sessions_router)
+    app.include_router(copies_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 import base64
 import json
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -58,6 +59,15 @@ class Settings(BaseSettings):
     credit_currency: str = Field(default="usd", pattern=r"^[a-zA-Z]{3}$")
     topup_min_credits: int = Field(default=10, ge=1)
     topup_max_credits: int = Field(default=100_000, ge=1)
+
+    # Base URL clients reach this service on; links to invoice and order-page copies are built on it.
+    # Unset: the scheme and host the request came in on.
+    public_url: str | None = None
+    # Orders in a placed or shipping status are looked up at the retailer about this often, +-25%.
+    tracking_refresh_s: int = Field(default=8 * 3600, ge=1)
+    # The sandbox ships a placed order this long after the purchase, and takes one more step
+    # (out for delivery, delivered) every this many seconds after that.
+    sandbox_ship_after_s: float = Field(default=60.0, ge=0)
 
     worker_max_jobs: int = Field(default=10, ge=1)
     checkout_job_timeout_s: int = Field(default=600, ge=1)
@@ -123,6 +133,16 @@ class Settings(BaseSettings):
         if self.webhook_lease_s <= self.webhook_timeout_s:
             raise ValueError("ORDERATLAS_WEBHOOK_LEASE_S must be longer than ORDERATLAS_WEBHOOK_TIMEOUT_S")
         return self
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", value):
+            raise ValueError("ORDERATLAS_PUBLIC_URL must be an http(s) URL such as https://api.example.com")
+        return value
 
     @field_validator("secret_key")
     @classmethod

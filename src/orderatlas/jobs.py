@@ -44,12 +44,16 @@ def redis_settings(url: str) -> RedisSettings:
 
 async def _startup(ctx: dict[str, Any]) -> None:
     from orderatlas.db import create_engine, create_sessionmaker
+    from orderatlas.models.base import utcnow
     from orderatlas.retailers.registry import Retailers
+    from orderatlas.storage.postgres import PostgresCopyStore
 
     settings = ctx["settings"]
+    ctx.setdefault("clock", utcnow)  # tests pass their own to move time instead of sleeping
     ctx["engine"] = create_engine(settings.database_url, pool_size=settings.worker_max_jobs)
     ctx["sessionmaker"] = create_sessionmaker(ctx["engine"])
-    ctx["retailers"] = Retailers(ctx["sessionmaker"], settings)
+    ctx["retailers"] = Retailers(ctx["sessionmaker"], settings, clock=ctx["clock"])
+    ctx["copies"] = PostgresCopyStore(ctx["sessionmaker"])
     ctx["http"] = httpx.AsyncClient(follow_redirects=False)
 
 
@@ -65,15 +69,19 @@ def worker_options(settings: Any, **overrides: Any) -> dict[str, Any]:
     from arq import cron
 
     from orderatlas.idempotency.tasks import purge_idempotency_keys
-    from orderatlas.orders.tasks import checkout_order, sweep_stuck_orders
+    from orderatlas.orders.tasks import checkout_order, refresh_due_orders, refresh_order, sweep_stuck_orders
+    from orderatlas.storage.tasks import purge_expired_copies
     from orderatlas.webhooks.tasks import deliver_webhook, dispatch_due_webhooks, purge_webhook_history
 
+    every_5_s = set(range(0, 60, 5))
     options: dict[str, Any] = {
-        "functions": [checkout_order, deliver_webhook],
+        "functions": [checkout_order, deliver_webhook, refresh_order],
         "cron_jobs": [
             cron(sweep_stuck_orders, second=0, run_at_startup=True),
-            cron(dispatch_due_webhooks, second=set(range(0, 60, 5)), run_at_startup=True),
+            cron(dispatch_due_webhooks, second=every_5_s, run_at_startup=True),
+            cron(refresh_due_orders, second=every_5_s, run_at_startup=True),
             cron(purge_idempotency_keys, minute=7, second=0),
+            cron(purge_expired_copies, minute=23, second=0),
             cron(purge_webhook_history, hour=3, minute=17, second=0),
         ],
         "redis_settings": redis_settings(settings.redis_url),

@@ -18,6 +18,8 @@ CUSTOM_CODES = frozenset(
         "invalid_webhook_url",
         "gifter_name_required",
         "missing_product",
+        "invalid_platform_order_id",
+        "invalid_delivery_photo_url",
     }
 )
 

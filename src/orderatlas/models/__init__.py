@@ -2,6 +2,7 @@
 
 from orderatlas.models.account import Account, ApiKey
 from orderatlas.models.base import Base
+from orderatlas.models.copy import StoredCopy
 from orderatlas.models.credit import CreditTopup, CreditTransaction, StripeEvent, StripeHeldRefund
 from orderatlas.models.idempotency import IdempotencyKey
 from orderatlas.models.order import Order, OrderEvent, OrderItem
@@ -19,6 +20,7 @@ __all__ = [
     "OrderEvent",
     "OrderItem",
     "SandboxPurchase",
+    "StoredCopy",
     "StripeEvent",
     "StripeHeldRefund",
     "WebhookAttempt",

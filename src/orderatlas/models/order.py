@@ -31,6 +31,21 @@ class Order(UUIDPk, CreatedAt, Base):
         ),
         Index("ix_orders_account_id_platform_order_id", "account_id", "platform_order_id"),
         Index("ix_orders_status_processing_started_at", "status", "processing_started_at"),
+        # The refresh sweep reads the due end of this; orders nobody refreshes are not in it.
+        Index(
+            "ix_orders_next_refresh_at",
+            "next_refresh_at",
+            postgresql_where=text("next_refresh_at IS NOT NULL"),
+        ),
+        # One import per retailer order and mode: a concurrent twin waits on this and gets 409.
+        Index(
+            "uq_orders_imported_platform_order_id",
+            "account_id",
+            "test_mode",
+            "platform_order_id",
+            unique=True,
+            postgresql_where=text("imported"),
+        ),
     )
 
     account_id: Mapped[uuid.UUID] = mapped_column(
@@ -80,10 +95,22 @@ class Order(UUIDPk, CreatedAt, Base):
     tracking_number: Mapped[str | None] = mapped_column(String(100))
     carrier: Mapped[str | None] = mapped_column(String(50))
     aqualine_tracking: Mapped[str | None] = mapped_column(String(100))
-    invoice_link: Mapped[str | None] = mapped_column(Text)
+    delivery_photo_url: Mapped[str | None] = mapped_column(Text)
+    est_delivery_min: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    est_delivery_max: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Storage keys of the kept copies (storage/); the signed links are built when the order is read.
+    invoice_copy: Mapped[str | None] = mapped_column(Text)
     invoice_fetched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    order_html_url: Mapped[str | None] = mapped_column(Text)
+    order_html_copy: Mapped[str | None] = mapped_column(Text)
     order_html_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    # Brought in by POST /v1/order/import rather than placed through a checkout.
+    imported: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default="false")
+    # The status refresh (orders/refresh.py): when it is next due (None: never again), how many
+    # lookups failed in a row, and the retailer session it uses, sealed (kit/crypto.py).
+    next_refresh_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    refresh_failures: Mapped[int] = mapped_column(nullable=False, default=0, server_default="0")
+    retailer_session: Mapped[str | None] = mapped_column(Text)
 
     processing_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     checkout_attempts: Mapped[int] = mapped_column(nullable=False, default=0)

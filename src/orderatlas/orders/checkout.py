@@ -82,6 +82,8 @@ class CheckoutOutcome:
     notes: list[str] = field(default_factory=list)
     attempts: int = 0
     subscription_canceled: bool = False
+    # The session the order was placed with: kept (sealed) for the status refresh.
+    session: Session | None = None
 
 
 class _Run:
@@ -98,6 +100,7 @@ class _Run:
         self.lines = [LineResult(line.asin) for line in plan.lines]
         self.products: dict[str, Product] = {}
         self.offers: list[Offer] = []
+        self.session: Session | None = None
 
     def money(self, amount: Decimal) -> str:
         return format_money(amount, self.market.currency, self.market.locale)
@@ -119,6 +122,7 @@ class _Run:
             notes=self.notes,
             attempts=self.attempts,
             subscription_canceled=result.subscription_canceled if result else False,
+            session=self.session if status in PLACED_STATUSES else None,
         )
 
     def failed(self, failure: Failure) -> CheckoutOutcome:
@@ -161,6 +165,7 @@ class _Run:
         if login.failure is not None or login.session is None:
             return None, login.failure or Failure("LOGIN_FAILED", "login failed")
         self.logged_in = True
+        self.session = login.session
         self.offers = []
         for line, result in zip(self.plan.lines, self.lines, strict=True):
             found = await self.adapter.get_product(login.session, line.asin)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     or_,
     select,
     tuple_,
+    update,
 )
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -59,10 +60,43 @@ async def find_for_account(
 
 
 async def lock(session: AsyncSession, order_id: uuid.UUID) -> Order | None:
+    """The order, locked and read afresh (populate_existing): a session that read it before the
+    lock must not keep acting on what it saw then."""
     stmt = (
-        select(Order).where(Order.id == order_id).options(selectinload(Order.items)).with_for_update(of=Order)
+        select(Order)
+        .where(Order.id == order_id)
+        .options(selectinload(Order.items))
+        .with_for_update(of=Order)
+        .execution_options(populate_existing=True)
     )
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def get(session: AsyncSession, order_id: uuid.UUID) -> Order | None:
+    return await session.get(Order, order_id)
+
+
+async def claim_due_for_refresh(
+    session: AsyncSession, now: datetime, lease_until: datetime, limit: int
+) -> list[uuid.UUID]:
+    """Take up to `limit` orders whose refresh is due, oldest due first, pushing each one's
+    next_refresh_at to `lease_until` so no other sweep takes it meanwhile (SKIP LOCKED: two
+    sweeps at once split the work instead of queueing behind each other)."""
+    due = (
+        select(Order.id)
+        .where(Order.next_refresh_at <= now)
+        .order_by(Order.next_refresh_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    stmt = (
+        update(Order)
+        .where(Order.id.in_(due.scalar_subquery()))
+        .values(next_refresh_at=lease_until)
+        .returning(Order.id)
+        .execution_options(synchronize_session=False)
+    )
+    return list(await session.scalars(stmt))
 
 
 def add_event(session: AsyncSession, order: Order, previous_status: str | None) -> None:

@@ -25,6 +25,7 @@ from orderatlas.orders.schemas import (
 )
 from orderatlas.orders.statuses import ALL_STATUSES
 from orderatlas.retailers.marketplaces import MARKETPLACES
+from orderatlas.storage.links import CopyLinks, links_for
 
 router = APIRouter(prefix="/v1/order", tags=["orders"])
 list_router = APIRouter(prefix="/v1/orders", tags=["orders"])
@@ -48,15 +49,19 @@ async def place_order(
 
 
 @router.get("/{order_id}", response_model=OrderDetail, responses=error_responses(404))
-async def get_order(order_id: str, session: SessionDep, principal: PrincipalDep) -> OrderDetail:
+async def get_order(
+    order_id: str, request: Request, session: SessionDep, principal: PrincipalDep
+) -> OrderDetail:
     order = await service.get_order(session, principal, order_id)
     balance = await current_balance(session, principal.account.id, test_mode=principal.test_mode)
-    return order_detail(order, balance)
+    return order_detail(order, balance, links_for(request))
 
 
 @router.delete("/{order_id}", response_model=OrderDeleted, responses=error_responses(404, 409))
-async def delete_order(order_id: str, session: SessionDep, principal: PrincipalDep) -> OrderDeleted:
-    await service.delete_order(session, principal, order_id)
+async def delete_order(
+    order_id: str, request: Request, session: SessionDep, principal: PrincipalDep
+) -> OrderDeleted:
+    await service.delete_order(session, principal, order_id, request.app.state.copies)
     return OrderDeleted()
 
 
@@ -131,7 +136,7 @@ async def list_orders(
         settle_s=settings.orders_sync_settle_s,
     )
     return OrderList(
-        orders=[listed_order(order, items) for order, items in page.orders],
+        orders=[listed_order(order, items, links_for(request)) for order, items in page.orders],
         next_token=page.next_token,
         updated_before=iso_z(page.updated_before),
     )
@@ -146,7 +151,7 @@ def _money(order: Order) -> Any:
     return money
 
 
-def _fields(order: Order) -> dict[str, Any]:
+def _fields(order: Order, links: CopyLinks) -> dict[str, Any]:
     money = _money(order)
     return {
         "id": str(order.id),
@@ -166,7 +171,7 @@ def _fields(order: Order) -> dict[str, Any]:
         "credit_amount": money_number(order.credit),
         "tax_amount": money_number(order.tax),
         "total_amount": money_number(order.total),
-        "invoice_link": order.invoice_link or "",
+        "invoice_link": links.url(order.invoice_copy),
         "invoice_fetched_at": iso_z(order.invoice_fetched_at),
         "logged_in": order.logged_in,
         "auto_subscribe_save": order.auto_subscribe_save,
@@ -176,8 +181,9 @@ def _fields(order: Order) -> dict[str, Any]:
         "aqualine_tracking": order.aqualine_tracking or "",
         "external_order_id": order.external_order_id or "",
         "metadata": order.client_metadata or {},
-        "order_html_url": order.order_html_url or "",
+        "order_html_url": links.url(order.order_html_copy),
         "order_html_updated_at": iso_z(order.order_html_updated_at),
+        "delivery_photo_url": order.delivery_photo_url or "",
         "failure_reason_code": order.failure_reason_code,
         "notes": list(order.notes),
         "created_at": iso_z(order.created_at),
@@ -207,7 +213,7 @@ def _item(
     )
 
 
-def order_detail(order: Order, credits_remaining: int) -> OrderDetail:
+def order_detail(order: Order, credits_remaining: int, links: CopyLinks) -> OrderDetail:
     items = [
         _item(
             order,
@@ -220,14 +226,14 @@ def order_detail(order: Order, credits_remaining: int) -> OrderDetail:
         )
         for item in order.items
     ]
-    return OrderDetail(**_fields(order), items=items, credits_remaining=credits_remaining)
+    return OrderDetail(**_fields(order, links), items=items, credits_remaining=credits_remaining)
 
 
 def _decimal(text: str | None) -> Decimal | None:
     return Decimal(text) if text is not None else None
 
 
-def listed_order(order: Order, items: list[dict[str, Any]] | None) -> ListedOrder:
+def listed_order(order: Order, items: list[dict[str, Any]] | None, links: CopyLinks) -> ListedOrder:
     """items: the page query's JSON lines (expand=items), or None."""
     lines = None
     if items is not None:
@@ -243,4 +249,4 @@ def listed_order(order: Order, items: list[dict[str, Any]] | None) -> ListedOrde
             )
             for line in items
         ]
-    return ListedOrder(**_fields(order), items=lines)
+    return ListedOrder(**_fields(order, links), items=lines)

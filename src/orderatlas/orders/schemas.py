@@ -5,12 +5,12 @@ from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
-    field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -86,10 +86,52 @@ def _external_order_id(value: Any) -> str | None:
 ExternalOrderId = Annotated[
     str | None, BeforeValidator(_external_order_id), Field(examples=["12-34567-89012"])
 ]
+
+
+def _known_platform(value: str) -> str:
+    if value not in MARKETPLACES:
+        raise PydanticCustomError(
+            "invalid_platform",
+            "unknown platform {platform}: use one of {known}",
+            {"platform": value, "known": ", ".join(MARKETPLACES)},
+        )
+    return value
+
+
+def _proxy_format(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        Proxy.parse(value)
+    except ValueError as exc:
+        raise PydanticCustomError("invalid_proxy", str(exc)) from None
+    return value.strip()
+
+
+def _http_url(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    if not re.match(r"^https?://[^\s/]+", value.strip()):
+        raise PydanticCustomError("invalid_webhook_url", "webhook_url must be an http(s) URL")
+    return value.strip()
+
+
+def _password_present(value: SecretStr) -> SecretStr:
+    if not value.get_secret_value():
+        raise PydanticCustomError("missing", "account_password is required")
+    return value
+
+
 PriceMax = Annotated[Decimal | None, BeforeValidator(_price), Field(examples=[50.0])]
 Quantity = Annotated[int, BeforeValidator(_quantity), Field(examples=[1])]
 Asin = Annotated[str, BeforeValidator(_asin), Field(examples=["B09V3KXJPB"])]
 Text200 = Annotated[str, Field(max_length=200)]
+Platform = Annotated[str, AfterValidator(_known_platform), Field(examples=["AmazonUS"])]
+ProxyText = Annotated[str | None, AfterValidator(_proxy_format), Field(examples=["ip:port:user:pass"])]
+Password = Annotated[SecretStr, AfterValidator(_password_present)]
+AccountEmail = Annotated[str, Field(min_length=1, max_length=320)]
+Url2000 = Annotated[str, Field(max_length=2000)]
+WebhookUrl = Annotated[Url2000 | None, AfterValidator(_http_url)]
 
 
 class Address(RequestModel):
@@ -134,19 +176,19 @@ class OrderItemIn(RequestModel):
 class OrderCreate(RequestModel):
     model_config = ConfigDict(extra="ignore")
 
-    platform: str = Field(examples=["AmazonUS"])
+    platform: Platform
     product_id: str | None = Field(default=None, examples=["B09V3KXJPB"])
     quantity: Quantity = 1
     price_max: PriceMax = None
     items: Annotated[list[OrderItemIn], Field(max_length=MAX_ITEMS)] | None = None
-    account_email: Annotated[str, Field(min_length=1, max_length=320)]
-    account_password: SecretStr
+    account_email: AccountEmail
+    account_password: Password
     account_2fa_secret: SecretStr | None = None
-    proxy: str | None = Field(default=None, examples=["ip:port:user:pass"])
+    proxy: ProxyText = None
     shipping_address: Address
     ship_from: PartialAddress | None = None
     payment_method: PaymentMethod | None = None
-    webhook_url: Annotated[str, Field(max_length=2000)] | None = None
+    webhook_url: WebhookUrl = None
     convert_tracking: bool | None = None
     auto_subscribe_save: bool = False
     gift: bool = False
@@ -154,44 +196,6 @@ class OrderCreate(RequestModel):
     gift_message: Annotated[str, Field(max_length=1000)] | None = None
     external_order_id: ExternalOrderId = None
     metadata: Metadata = None
-
-    @field_validator("platform")
-    @classmethod
-    def _known_platform(cls, value: str) -> str:
-        if value not in MARKETPLACES:
-            raise PydanticCustomError(
-                "invalid_platform",
-                "unknown platform {platform}: use one of {known}",
-                {"platform": value, "known": ", ".join(MARKETPLACES)},
-            )
-        return value
-
-    @field_validator("proxy")
-    @classmethod
-    def _proxy_format(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        try:
-            Proxy.parse(value)
-        except ValueError as exc:
-            raise PydanticCustomError("invalid_proxy", str(exc)) from None
-        return value.strip()
-
-    @field_validator("webhook_url")
-    @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        if not re.match(r"^https?://[^\s/]+", value.strip()):
-            raise PydanticCustomError("invalid_webhook_url", "webhook_url must be an http(s) URL")
-        return value.strip()
-
-    @field_validator("account_password")
-    @classmethod
-    def _password_present(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value():
-            raise PydanticCustomError("missing", "account_password is required")
-        return value
 
     @model_validator(mode="after")
     def _shape(self) -> "OrderCreate":
@@ -263,6 +267,7 @@ class OrderFields(BaseModel):
     metadata: dict[str, str]
     order_html_url: str
     order_html_updated_at: str
+    delivery_photo_url: str
     failure_reason_code: str
     notes: list[str]
 

@@ -3,7 +3,7 @@
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,18 +11,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from orderatlas.auth.dependencies import Principal
 from orderatlas.billing import service as billing
 from orderatlas.config import Settings
-from orderatlas.errors import Conflict, NotFound, ServiceUnavailable
+from orderatlas.errors import Conflict, NotFound
 from orderatlas.jobs import enqueue_after_commit
 from orderatlas.kit.crypto import seal
 from orderatlas.models import Order, OrderItem
 from orderatlas.models.base import utcnow
-from orderatlas.orders import repository
+from orderatlas.orders import lifecycle, repository
 from orderatlas.orders import statuses as st
 from orderatlas.orders.checkout import CheckoutOutcome, CheckoutPlan, PlanLine
 from orderatlas.orders.schemas import OrderCreate
 from orderatlas.retailers.base import Failure, Proxy
-from orderatlas.retailers.registry import Retailers
-from orderatlas.webhooks.payloads import ORDER_CREATED, ORDER_STATUS_CHANGED
+from orderatlas.retailers.registry import Retailers, probe_proxy
+from orderatlas.storage.base import CopyStore
+from orderatlas.webhooks.payloads import ORDER_CREATED
 from orderatlas.webhooks.service import emit_order_event
 from orderatlas.webhooks.targets import check_webhook_url
 
@@ -32,10 +33,6 @@ CHECKOUT_JOB = "checkout_order"
 FAILED_STATUSES = frozenset({st.FAILED, st.PRICE_EXCEEDED})
 LOST_JOB_CODE = "GATEWAY_RESTART_INTERRUPTED"
 SWEEP_BATCH = 500
-
-
-class ProxyUnreachable(ServiceUnavailable):
-    code = "proxy_unreachable"
 
 
 def checkout_job_id(order_id: uuid.UUID) -> str:
@@ -64,14 +61,6 @@ def _sealed_secrets(data: OrderCreate, order_id: uuid.UUID, secret_key: str) -> 
     return seal(payload, secret_key, context=str(order_id))
 
 
-async def _set_status(session: AsyncSession, order: Order, status: str) -> None:
-    """Every status change is an order event and a webhook, in the same transaction."""
-    previous = order.status
-    order.status = status
-    repository.add_event(session, order, previous)
-    await emit_order_event(session, order, ORDER_STATUS_CHANGED, previous)
-
-
 async def place_order(
     session: AsyncSession, principal: Principal, data: OrderCreate, retailers: Retailers, settings: Settings
 ) -> tuple[Order, int]:
@@ -83,12 +72,8 @@ async def place_order(
             allow_private=settings.webhook_allow_private_networks,
             use_dns=settings.webhook_resolve_dns,
         )
-    if data.proxy:
-        failure = await retailers.get(retailer).check_proxy(
-            Proxy.parse(data.proxy), settings.proxy_probe_timeout_s
-        )
-        if failure is not None:
-            raise ProxyUnreachable(failure.message)
+    proxy = Proxy.parse(data.proxy) if data.proxy else None
+    await probe_proxy(retailers.get(retailer), proxy, settings.proxy_probe_timeout_s)
 
     lines = data.lines
     order = Order(
@@ -144,7 +129,10 @@ async def get_order(session: AsyncSession, principal: Principal, reference: str)
     return order
 
 
-async def delete_order(session: AsyncSession, principal: Principal, reference: str) -> None:
+async def delete_order(
+    session: AsyncSession, principal: Principal, reference: str, copies: CopyStore
+) -> None:
+    """Delete the order; its kept session goes with the row, and its page copies with it."""
     order = await repository.find_for_account(
         session, principal.account.id, principal.test_mode, reference, for_update=True
     )
@@ -156,6 +144,7 @@ async def delete_order(session: AsyncSession, principal: Principal, reference: s
             code="order_in_progress",
         )
     await repository.delete_order(session, order)
+    await copies.delete(key for key in (order.invoice_copy, order.order_html_copy) if key)
 
 
 @dataclass(frozen=True)
@@ -193,14 +182,21 @@ async def claim_checkout(session: AsyncSession, order_id: uuid.UUID) -> Claim | 
         return None
     resumed = order.status == st.PROCESSING
     if not resumed:
-        await _set_status(session, order, st.PROCESSING)
         order.processing_started_at = utcnow()
+        await lifecycle.move(session, order, st.PROCESSING, now=order.processing_started_at)
     return Claim(_plan(order), order.retailer, resumed)
 
 
 async def record_outcome(
-    session: AsyncSession, order_id: uuid.UUID, outcome: CheckoutOutcome
+    session: AsyncSession,
+    order_id: uuid.UUID,
+    outcome: CheckoutOutcome,
+    *,
+    kept_session: str | None = None,
+    now: datetime | None = None,
 ) -> Order | None:
+    """Apply a checkout's outcome. `kept_session` is the sealed retailer session it logged in with,
+    which the status refresh uses; `now` is when the outcome happened (tests move it)."""
     order = await repository.lock(session, order_id)
     if order is None or order.status != st.PROCESSING:
         log.error(
@@ -218,7 +214,8 @@ async def record_outcome(
         order.tax, order.total = charges.tax, charges.total
     for item, line in zip(order.items, outcome.lines, strict=True):
         item.unit_price, item.seller, item.outcome = line.unit_price, line.seller, line.outcome
-    await _finish(session, order, outcome.status, outcome.notes, outcome.failure)
+    order.retailer_session = kept_session if outcome.status in st.PLACED_STATUSES else None
+    await _finish(session, order, outcome.status, outcome.notes, outcome.failure, now=now or utcnow())
     return order
 
 
@@ -229,7 +226,7 @@ async def abandon_pending(session: AsyncSession, order_id: uuid.UUID) -> Order |
     if order is None or order.status != st.PENDING:
         return None
     failure = Failure(LOST_JOB_CODE, "the checkout job was lost before it started; credits refunded")
-    await _finish(session, order, st.FAILED, [failure.message], failure)
+    await _finish(session, order, st.FAILED, [failure.message], failure, now=utcnow())
     return order
 
 
@@ -241,12 +238,18 @@ async def stale_in_flight(
 
 
 async def _finish(
-    session: AsyncSession, order: Order, status: str, notes: list[str], failure: Failure | None
+    session: AsyncSession,
+    order: Order,
+    status: str,
+    notes: list[str],
+    failure: Failure | None,
+    *,
+    now: datetime,
 ) -> None:
     order.notes = [*order.notes, *notes]
     if failure is not None:
         order.failure_reason_code = failure.code
-    await _set_status(session, order, status)
+    await lifecycle.move(session, order, status, now=now)
     if status in FAILED_STATUSES:
         # In the mode its debit was made in, which for orders older than 0004 is not the order's.
         await billing.refund_order(session, order.id, order.failure_reason_code)

@@ -3,32 +3,46 @@
 PENDING = "pending"
 PROCESSING = "processing"
 CONFIRMED = "confirmed"
-FAILED = "failed"
-PRICE_EXCEEDED = "PRICE_EXCEEDED"
+PURCHASED = "purchased"
+WARNING = "warning"
+AWAITING_APPROVAL = "awaiting_approval"
+PAYMENT_REVISION = "payment_revision"
 SHIPPED = "shipped"
 OUT_FOR_DELIVERY = "out_for_delivery"
+DELIVERED = "delivered"
+CANCELLED = "cancelled"
+LOST = "lost"
+REFUNDED = "refunded"
+FAILED = "failed"
+PRICE_EXCEEDED = "PRICE_EXCEEDED"
 
 # The statuses a checkout moves through before it ends.
 IN_FLIGHT_STATUSES = frozenset({PENDING, PROCESSING})
+# The retailer accepted the order; ON_HOLD ones wait for something before they count as confirmed.
+ON_HOLD_STATUSES = frozenset({WARNING, AWAITING_APPROVAL, PAYMENT_REVISION})
+PLACED_STATUSES = frozenset({CONFIRMED, PURCHASED}) | ON_HOLD_STATUSES
+SHIPPING_STATUSES = frozenset({SHIPPED, OUT_FOR_DELIVERY})
+# Nothing moves an order out of these (orders/lifecycle.py has the whole machine).
+FINAL_STATUSES = frozenset({FAILED, PRICE_EXCEEDED, CANCELLED, LOST, REFUNDED})
 # What the dashboard counts as active_tracking: on its way, not yet delivered.
-ACTIVE_TRACKING_STATUSES = frozenset({SHIPPED, OUT_FOR_DELIVERY})
+ACTIVE_TRACKING_STATUSES = SHIPPING_STATUSES
 # Every status an order can have (the reference's list, and ours): what list filters accept.
 ALL_STATUSES = (
     PENDING,
     PROCESSING,
     CONFIRMED,
-    "purchased",
+    PURCHASED,
     SHIPPED,
     OUT_FOR_DELIVERY,
-    "delivered",
-    "cancelled",
-    "lost",
+    DELIVERED,
+    CANCELLED,
+    LOST,
     FAILED,
     PRICE_EXCEEDED,
-    "refunded",
-    "payment_revision",
-    "awaiting_approval",
-    "warning",
+    REFUNDED,
+    PAYMENT_REVISION,
+    AWAITING_APPROVAL,
+    WARNING,
 )
 
 FAILURE_CODES = frozenset(

@@ -10,7 +10,7 @@ from arq.constants import in_progress_key_prefix, job_key_prefix
 
 from orderatlas.db import unit_of_work
 from orderatlas.kit.crypto import unseal
-from orderatlas.orders import service
+from orderatlas.orders import refresh, service
 from orderatlas.orders import statuses as st
 from orderatlas.orders.checkout import Secrets, reconcile, run_checkout
 from orderatlas.retailers.base import Credentials, PaymentCard, Proxy
@@ -56,8 +56,10 @@ async def _complete(
     else:
         assert secrets is not None
         outcome = await run_checkout(adapter, claim.plan, secrets)
+    secret_key = ctx["settings"].secret_key
+    kept = refresh.seal_session(outcome.session, secret_key, order_id) if outcome.session else None
     async with unit_of_work(ctx["sessionmaker"], ctx["redis"]) as session:
-        await service.record_outcome(session, order_id, outcome)
+        await service.record_outcome(session, order_id, outcome, kept_session=kept, now=ctx["clock"]())
     log.info("order %s checkout finished: %s", order_id, outcome.status)
 
 
@@ -98,3 +100,37 @@ async def _sweep_one(ctx: dict[str, Any], order_id: uuid.UUID, status: str) -> i
         return 0
     await _complete(ctx, order_id, claim, None)  # the sealed secrets went with the lost job
     return 1
+
+
+async def refresh_due_orders(ctx: dict[str, Any]) -> int:
+    """Every 5 s and at start-up: queue a refresh for a bounded batch of orders that are due."""
+    async with unit_of_work(ctx["sessionmaker"], ctx["redis"]) as session:
+        return await refresh.queue_due(session, ctx["clock"]())
+
+
+async def refresh_order(ctx: dict[str, Any], order_id: str) -> None:
+    """Look one order up at the retailer with its kept session, and record what changed.
+    Safe to run twice: the second run finds the order scheduled later, or final, and records
+    one more lookup at most."""
+    oid, settings = uuid.UUID(order_id), ctx["settings"]
+    async with unit_of_work(ctx["sessionmaker"], ctx["redis"]) as session:
+        job = await refresh.start(session, oid, settings.secret_key)
+    if job is None:
+        return
+    if job.session is None:
+        result = refresh.no_session()
+    else:
+        try:
+            result = await ctx["retailers"].get(job.retailer).track(job.session, job.lookup)
+        except Exception as exc:  # a read: it failed, and is retried on the refresh schedule
+            log.exception("status lookup of order %s raised", order_id)
+            result = refresh.raised(exc)
+    async with unit_of_work(ctx["sessionmaker"], ctx["redis"]) as session:
+        await refresh.record(
+            session,
+            oid,
+            result,
+            now=ctx["clock"](),
+            copies=ctx["copies"],
+            interval_s=settings.tracking_refresh_s,
+        )

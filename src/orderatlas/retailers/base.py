@@ -1,9 +1,11 @@
 """The retailer adapter interface.
 
 An adapter logs in, reads products and their offers, checks out, and looks up the retailer's
-own order history. Outcomes are data (a Failure carrying a failure_reason_code), not exceptions:
-an exception from an adapter means "we do not know what happened", and the checkout treats it
-as a possible purchase to reconcile, never as a clean failure.
+own order history. After the checkout it looks up an order's live status and tracking, reads
+one order from the history (for imports), and says whether a cookie session is still logged in.
+Outcomes are data (a Failure carrying a failure_reason_code), not exceptions: an exception from
+an adapter means "we do not know what happened", and the checkout treats it as a possible
+purchase to reconcile, never as a clean failure.
 """
 
 import asyncio
@@ -15,7 +17,14 @@ from decimal import Decimal
 from typing import ClassVar
 
 # Statuses a checkout can end in when the retailer accepted the order.
-PLACED_STATUSES = frozenset({"confirmed", "purchased", "warning", "awaiting_approval", "payment_revision"})
+from orderatlas.orders.statuses import PLACED_STATUSES as PLACED_STATUSES
+
+# Failure codes of the lookups after checkout (track, read_order).
+ORDER_NOT_FOUND = "ORDER_NOT_FOUND_ON_PLATFORM"
+RETAILER_UNAVAILABLE = "RETAILER_UNAVAILABLE"
+SESSION_EXPIRED = "SESSION_EXPIRED"
+# What validate_session answers.
+LOGGED_IN, LOGGED_OUT, CHALLENGED = "LOGGED_IN", "LOGGED_OUT", "CHALLENGED"
 
 
 @dataclass(frozen=True)
@@ -160,6 +169,67 @@ class Purchase:
     placed_at: datetime
 
 
+@dataclass(frozen=True)
+class OrderLookup:
+    """Which order to look up: by the retailer's id, or by our reference when it has none (warning)."""
+
+    platform: str
+    platform_order_id: str
+    order_reference: str  # our order id as the checkout sent it; "" for an imported order
+
+
+@dataclass(frozen=True)
+class Tracking:
+    """What the retailer's order page says now."""
+
+    status: str  # an order status: confirmed ... shipped, out_for_delivery, delivered, cancelled ...
+    tracking_number: str = ""
+    carrier: str = ""
+    est_delivery_min: datetime | None = None
+    est_delivery_max: datetime | None = None
+    invoice_html: str | None = None  # the order's printable summary, once the retailer has one
+    order_html: str | None = None  # the order's tracking page
+    next_change_at: datetime | None = None  # when the retailer expects the next step, if it knows
+
+
+@dataclass(frozen=True)
+class TrackingResult:
+    tracking: Tracking | None = None
+    failure: Failure | None = None  # ORDER_NOT_FOUND, SESSION_EXPIRED, RETAILER_UNAVAILABLE ...
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    asin: str
+    quantity: int
+    unit_price: Decimal
+    seller: str
+
+
+@dataclass(frozen=True)
+class HistoryOrder:
+    """One order as the retailer's order history shows it."""
+
+    platform_order_id: str
+    status: str
+    product_title: str
+    lines: tuple[HistoryLine, ...]
+    charges: Charges
+    placed_at: datetime
+
+
+@dataclass(frozen=True)
+class HistoryResult:
+    order: HistoryOrder | None = None  # None and no failure: the history has no such order
+    failure: Failure | None = None
+
+
+@dataclass(frozen=True)
+class SessionCheck:
+    status: str  # LOGGED_IN, LOGGED_OUT or CHALLENGED
+    message: str
+
+
 class RetailerAdapter(ABC):
     name: ClassVar[str]
 
@@ -194,3 +264,20 @@ class RetailerAdapter(ABC):
         credentials is None when they are gone (the sweep of orders whose job was lost): an adapter
         must then use what it kept of the session, or raise to leave the order for later.
         """
+
+    @abstractmethod
+    async def track(self, session: Session, order: OrderLookup) -> TrackingResult:
+        """The order's live status and tracking, as its order page shows them.
+
+        `session` may be one kept from an earlier login (sealed between refreshes); an adapter that
+        finds it expired answers SESSION_EXPIRED rather than logging in again.
+        """
+
+    @abstractmethod
+    async def read_order(self, session: Session, platform: str, platform_order_id: str) -> HistoryResult:
+        """Read one order from the logged-in account's order history, with its lines and charges."""
+
+    @abstractmethod
+    async def validate_session(self, cookie_string: str, platform: str, proxy: Proxy | None) -> SessionCheck:
+        """Whether a browser session (its cookies) is still logged in. The cookies are a secret:
+        an adapter uses them for this one request and keeps nothing."""

@@ -8,115 +8,91 @@ Everything follows from the request (see docs/sandbox.md):
   end in that status, +lost_response places the order but loses the answer (the adapter raises, as
   a real one would on a dropped connection), no tag ends confirmed;
 - a proxy on port 1 is unreachable; the sandbox never touches the network;
-- every purchase is written to its own order history (sandbox_purchases) the moment it is made.
+- every purchase is written to its own order history (sandbox_purchases) the moment it is made;
+- after checkout a placed order ships, goes out for delivery and is delivered on a fixed timeline
+  (sandbox_timeline.py); +lost, +cancelled, +refunded and +no_tracking pick another ending, and
+  +refresh_fails makes every status lookup fail;
+- the history also holds, for imports, every 3-7-7 id that does not end in 0000000;
+- a cookie string containing logged_out or challenged answers that; any other is logged in.
 """
 
 import asyncio
 import hashlib
-import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from orderatlas.models import SandboxPurchase
-from orderatlas.orders.statuses import FAILURE_CODES
+from orderatlas.models.base import utcnow
+from orderatlas.retailers import sandbox_timeline as timeline
 from orderatlas.retailers.base import (
+    CHALLENGED,
+    LOGGED_IN,
+    LOGGED_OUT,
+    ORDER_NOT_FOUND,
+    RETAILER_UNAVAILABLE,
     Charges,
     CheckoutRequest,
     CheckoutResult,
     Credentials,
     Failure,
+    HistoryLine,
+    HistoryOrder,
+    HistoryResult,
     LoginResult,
-    Offer,
-    Product,
+    OrderLookup,
     ProductResult,
     Proxy,
     Purchase,
     RetailerAdapter,
     Session,
+    SessionCheck,
+    Tracking,
+    TrackingResult,
 )
 from orderatlas.retailers.marketplaces import MARKETPLACES
-
-DEFAULT_PRICE = Decimal("19.99")
-UNREACHABLE_PROXY_PORT = 1
-TAGGED_STATUSES = frozenset({"purchased", "warning", "awaiting_approval", "payment_revision"})
-LOST_RESPONSE = "lost_response"
-ASIN = re.compile(r"^[A-Z0-9]{10}$")
-
-# Which step each failure code fires at; every other code fires at place-order.
-LOGIN_CODES = frozenset({"LOGIN_FAILED"})
-PRODUCT_CODES = frozenset({"DIGITAL_PRODUCT_UNSUPPORTED", "ASIN_SWAPPED"})
-
-# (seller, markup over the buy box, fulfilment): the alternatives the offer rotation can pick from.
-ALTERNATIVE_SELLERS = (
-    ("Sandbox Outlet", Decimal("0.50"), "Amazon"),
-    ("Harbor Goods", Decimal("1.25"), "Merchant"),
-    ("Northwind Retail", Decimal("2.00"), "Merchant"),
-    ("Blue Fern Supply", Decimal("3.50"), "Amazon"),
+from orderatlas.retailers.sandbox_rules import (
+    ASIN,
+    HISTORY_ID,
+    LOGIN_CODES,
+    PRODUCT_CODES,
+    UNREACHABLE_PROXY_PORT,
+    Behaviour,
+    behaviour_for,
+    platform_order_id,
+    refusal,
+    sandbox_product,
+    unit_price,
 )
 
-
-@dataclass(frozen=True)
-class Behaviour:
-    """What the buyer email's plus-tag asks of the sandbox."""
-
-    failure_code: str | None = None
-    only_first_attempt: bool = False
-    status: str = "confirmed"
-    lose_response: bool = False
-
-    def fails(self, attempt: int) -> bool:
-        return self.failure_code is not None and (attempt == 1 or not self.only_first_attempt)
-
-
-def behaviour_for(email: str) -> Behaviour:
-    local = email.split("@", 1)[0]
-    if "+" not in local:
-        return Behaviour()
-    tag = local.split("+", 1)[1].lower()
-    if tag in TAGGED_STATUSES:
-        return Behaviour(status=tag)
-    if tag == LOST_RESPONSE:
-        return Behaviour(lose_response=True)
-    once = tag.endswith("_once")
-    code = (tag[: -len("_once")] if once else tag).upper()
-    if code in FAILURE_CODES:
-        return Behaviour(failure_code=code, only_first_attempt=once)
-    return Behaviour()
-
-
-def unit_price(asin: str) -> Decimal:
-    tail = asin[-4:]
-    return Decimal(tail) / 100 if tail.isdigit() else DEFAULT_PRICE
-
-
-def sandbox_product(asin: str, platform: str = "AmazonUS") -> Product:
-    """The buy box belongs to the marketplace itself ("Amazon.com", "Amazon.co.uk" ...)."""
-    price = unit_price(asin)
-    offers = [Offer(f"{asin}-0", MARKETPLACES[platform].domain.capitalize(), price, "Amazon")]
-    for n, (seller, markup, fulfillment) in enumerate(ALTERNATIVE_SELLERS, start=1):
-        offers.append(Offer(f"{asin}-{n}", seller, price + markup, fulfillment))
-    return Product(asin=asin, title=f"Sandbox Product {asin}", offers=tuple(offers))
-
-
-def platform_order_id(reference: str, attempt: int) -> str:
-    """A stable 3-7-7 order id such as 112-4567890-1234567."""
-    digits = str(int(hashlib.sha256(f"{reference}:{attempt}".encode()).hexdigest(), 16))
-    return f"1{digits[0:2]}-{digits[2:9]}-{digits[9:16]}"
-
-
-def _failure(code: str, asin: str | None = None) -> Failure:
-    return Failure(code, f"sandbox: the retailer refused this order ({code})", asin)
+__all__ = [
+    "Behaviour",
+    "SandboxRetailer",
+    "behaviour_for",
+    "platform_order_id",
+    "sandbox_product",
+    "unit_price",
+]
 
 
 class SandboxRetailer(RetailerAdapter):
     name = "sandbox"
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], latency_ms: int = 0) -> None:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        latency_ms: int = 0,
+        *,
+        ship_after_s: float = 60.0,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self._sessionmaker = sessionmaker
         self._latency_s = latency_ms / 1000
+        self._ship_after_s = ship_after_s
+        self._clock = clock
 
     async def _step(self) -> None:
         if self._latency_s:
@@ -136,15 +112,15 @@ class SandboxRetailer(RetailerAdapter):
         await self._step()
         behaviour = behaviour_for(credentials.email)
         if behaviour.failure_code in LOGIN_CODES:
-            return LoginResult(failure=_failure(behaviour.failure_code))
-        token = hashlib.sha256(f"{credentials.email}:{fresh}".encode()).hexdigest()
+            return LoginResult(failure=refusal(behaviour.failure_code))
+        token = hashlib.sha256(f"{credentials.email}:{credentials.password}:{fresh}".encode()).hexdigest()
         return LoginResult(session=Session(credentials.email, platform, fresh, token))
 
     async def get_product(self, session: Session, asin: str) -> ProductResult:
         await self._step()
         behaviour = behaviour_for(session.account_email)
         if behaviour.failure_code in PRODUCT_CODES:
-            return ProductResult(failure=_failure(behaviour.failure_code, asin))
+            return ProductResult(failure=refusal(behaviour.failure_code, asin))
         if not ASIN.match(asin):
             return ProductResult(failure=Failure("ASIN_SWAPPED", f"sandbox: no product {asin}", asin))
         return ProductResult(product=sandbox_product(asin, session.platform))
@@ -155,7 +131,7 @@ class SandboxRetailer(RetailerAdapter):
         if behaviour.fails(request.attempt) and behaviour.failure_code not in LOGIN_CODES | PRODUCT_CODES:
             assert behaviour.failure_code is not None
             return CheckoutResult(
-                status="failed", failure=_failure(behaviour.failure_code, request.lines[0].asin)
+                status="failed", failure=refusal(behaviour.failure_code, request.lines[0].asin)
             )
         subtotal = sum((line.offer.price * line.quantity for line in request.lines), Decimal("0"))
         charges = Charges(subtotal, Decimal("0"), Decimal("0"), Decimal("0"), subtotal)
@@ -222,3 +198,108 @@ class SandboxRetailer(RetailerAdapter):
             charges=Charges(row.subtotal, zero, zero, zero, row.subtotal),
             placed_at=row.created_at,
         )
+
+    # After checkout: status lookups, the order history for imports, session checks.
+
+    async def track(self, session: Session, order: OrderLookup) -> TrackingResult:
+        await self._step()
+        if behaviour_for(session.account_email).refresh_fails:
+            return TrackingResult(
+                failure=Failure(RETAILER_UNAVAILABLE, "sandbox: the order page did not load (+refresh_fails)")
+            )
+        row = await self._find(order)
+        if row is None:
+            return TrackingResult(
+                failure=Failure(ORDER_NOT_FOUND, "sandbox: no such order in the order history")
+            )
+        return TrackingResult(tracking=self.observe(row))
+
+    async def read_order(self, session: Session, platform: str, platform_order_id: str) -> HistoryResult:
+        await self._step()
+        row = await self._find(OrderLookup(platform, platform_order_id, ""))
+        if row is None:
+            if not HISTORY_ID.match(platform_order_id) or platform_order_id.endswith(
+                timeline.NOT_IN_HISTORY_SUFFIX
+            ):
+                return HistoryResult()
+            row = await self._remember(session.account_email, platform, platform_order_id)
+        status = self.observe(row).status
+        lines = tuple(
+            HistoryLine(
+                str(ln["asin"]), int(ln["quantity"]), Decimal(str(ln["unit_price"])), str(ln["seller"])
+            )
+            for ln in row.lines
+        )
+        zero = Decimal("0")
+        return HistoryResult(
+            HistoryOrder(
+                platform_order_id=row.platform_order_id,
+                status=status,
+                product_title=f"Sandbox Product {lines[0].asin}",
+                lines=lines,
+                charges=Charges(row.subtotal, zero, zero, zero, row.subtotal),
+                placed_at=row.created_at,
+            )
+        )
+
+    async def validate_session(self, cookie_string: str, platform: str, proxy: Proxy | None) -> SessionCheck:
+        await self._step()
+        lowered = cookie_string.lower()
+        if "logged_out" in lowered:
+            return SessionCheck(LOGGED_OUT, "Session is logged out: log in again to get fresh cookies")
+        if "challenged" in lowered:
+            return SessionCheck(
+                CHALLENGED, "Session is challenged: the retailer asks for a captcha or a code"
+            )
+        return SessionCheck(LOGGED_IN, "Session is active")
+
+    # The sandbox's own side, also used by POST /v1/sandbox/orders/:id/advance.
+
+    def next_step(self, account_email: str, current: str) -> str | None:
+        return timeline.next_step(behaviour_for(account_email).ending, current)
+
+    async def observe_order(self, order: OrderLookup, status: str | None = None) -> Tracking | None:
+        """What the order page shows now, or as if the order had reached `status` already."""
+        row = await self._find(order)
+        return None if row is None else self.observe(row, status)
+
+    def observe(self, row: SandboxPurchase, forced: str | None = None) -> Tracking:
+        ending = behaviour_for(row.account_email).ending
+        return timeline.observe(row, ending, self._clock(), self._ship_after_s, forced)
+
+    async def _find(self, order: OrderLookup) -> SandboxPurchase | None:
+        if order.order_reference:
+            where = SandboxPurchase.order_reference == order.order_reference
+        elif order.platform_order_id:
+            where = SandboxPurchase.platform_order_id == order.platform_order_id
+        else:
+            return None
+        async with self._sessionmaker() as db:
+            return (
+                await db.execute(
+                    select(SandboxPurchase)
+                    .where(where, SandboxPurchase.platform == order.platform)
+                    .order_by(SandboxPurchase.created_at)
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
+
+    async def _remember(self, account_email: str, platform: str, platform_order_id: str) -> SandboxPurchase:
+        """A history entry for an order the buyer placed by hand: first read, it starts its timeline."""
+        digits = platform_order_id.replace("-", "")
+        asin = "B0" + digits[-8:]
+        price = unit_price(asin)
+        seller = MARKETPLACES[platform].domain.capitalize()
+        row = SandboxPurchase(
+            account_email=account_email,
+            order_reference="",
+            platform=platform,
+            platform_order_id=platform_order_id,
+            status="confirmed",
+            lines=[{"asin": asin, "quantity": 1, "seller": seller, "unit_price": str(price)}],
+            subtotal=price,
+            created_at=self._clock(),
+        )
+        async with self._sessionmaker() as db, db.begin():
+            db.add(row)
+        return row

@@ -3,15 +3,19 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from orderatlas.auth.dependencies import PrincipalDep
+from orderatlas.billing.service import current_balance
 from orderatlas.db import SessionDep
 from orderatlas.errors import error_responses
 from orderatlas.kit.pagination import PageDep
 from orderatlas.kit.time import iso_z
+from orderatlas.orders.router import order_detail
+from orderatlas.orders.schemas import OrderDetail
 from orderatlas.sandbox import service
-from orderatlas.sandbox.schemas import Purchase, PurchaseLine, PurchaseList
+from orderatlas.sandbox.schemas import Advance, Purchase, PurchaseLine, PurchaseList
+from orderatlas.storage.links import links_for
 
 router = APIRouter(prefix="/v1/sandbox", tags=["sandbox"])
 
@@ -41,3 +45,19 @@ async def list_purchases(
         ],
         total=total,
     )
+
+
+@router.post(
+    "/orders/{order_id}/advance", response_model=OrderDetail, responses=error_responses(403, 404, 409)
+)
+async def advance_order(
+    order_id: str, request: Request, session: SessionDep, principal: PrincipalDep, body: Advance | None = None
+) -> OrderDetail:
+    """Move a sandbox order along its timeline now, as the refresh would when its time comes."""
+    state = request.app.state
+    target = body.status if body else None
+    order = await service.advance(
+        session, principal, order_id, target, retailers=state.retailers, copies=state.copies
+    )
+    balance = await current_balance(session, principal.account.id, test_mode=principal.test_mode)
+    return order_detail(order, balance, links_for(request))

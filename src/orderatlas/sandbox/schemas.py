@@ -1,6 +1,10 @@
-"""Response models for /v1/sandbox."""
+"""Request and response models for /v1/sandbox."""
 
-from pydantic import BaseModel
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from orderatlas.kit.schemas import RequestModel
 
 
 class PurchaseLine(BaseModel):
@@ -25,3 +29,21 @@ class Purchase(BaseModel):
 class PurchaseList(BaseModel):
     purchases: list[Purchase]
     total: int
+
+
+AdvanceTarget = Literal[
+    "confirmed",
+    "purchased",
+    "shipped",
+    "out_for_delivery",
+    "delivered",
+    "cancelled",
+    "lost",
+    "refunded",
+]
+
+
+class Advance(RequestModel):
+    model_config = ConfigDict(extra="ignore")
+
+    status: AdvanceTarget | None = None  # None: the next step of the order's sandbox timeline

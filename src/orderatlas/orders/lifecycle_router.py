@@ -1,0 +1,130 @@
+"""HTTP for the routes after checkout: import, status, tracking, delivered, cancelled (/v1/order/...)."""
+
+from fastapi import APIRouter, Request
+
+from orderatlas.auth.dependencies import PrincipalDep
+from orderatlas.db import SessionDep
+from orderatlas.errors import error_responses
+from orderatlas.idempotency.decorator import idempotent
+from orderatlas.kit.time import iso_z
+from orderatlas.models import Order
+from orderatlas.orders import lifecycle, lookups
+from orderatlas.orders import statuses as st
+from orderatlas.orders.lifecycle_schemas import (
+    CancelledIn,
+    DeliveredIn,
+    Marked,
+    OrderImport,
+    OrderImported,
+    RetailerLogin,
+    StatusAnswer,
+    TrackingAnswer,
+    TrackingPush,
+)
+
+router = APIRouter(prefix="/v1/order", tags=["orders"])
+
+
+@router.post("/import", response_model=OrderImported, responses=error_responses(402, 404, 409, 422, 502, 503))
+@idempotent
+async def import_order(
+    body: OrderImport, request: Request, session: SessionDep, principal: PrincipalDep
+) -> OrderImported:
+    state = request.app.state
+    order, balance = await lookups.import_order(
+        session, principal, body, retailers=state.retailers, settings=state.settings
+    )
+    return OrderImported(
+        order_id=order.platform_order_id,
+        status=order.status,
+        platform=order.platform,
+        message="Order imported successfully",
+        id=str(order.id),
+        credits_remaining=balance,
+    )
+
+
+@router.post(
+    "/{order_id}/status", response_model=StatusAnswer, responses=error_responses(404, 409, 422, 502, 503)
+)
+async def check_status(
+    order_id: str, body: RetailerLogin, request: Request, session: SessionDep, principal: PrincipalDep
+) -> StatusAnswer:
+    state = request.app.state
+    order = await lookups.check_status(
+        session,
+        principal,
+        order_id,
+        body,
+        retailers=state.retailers,
+        copies=state.copies,
+        settings=state.settings,
+    )
+    return StatusAnswer(
+        order_id=_named(order, order_id),
+        status=order.status,
+        platform=order.platform,
+        tracking_number=order.tracking_number or "",
+        carrier=order.carrier or "",
+        est_delivery_min=iso_z(order.est_delivery_min),
+        est_delivery_max=iso_z(order.est_delivery_max),
+    )
+
+
+@router.put("/{order_id}/tracking", response_model=TrackingAnswer, responses=error_responses(404, 409))
+async def push_tracking(
+    order_id: str, body: TrackingPush, request: Request, session: SessionDep, principal: PrincipalDep
+) -> TrackingAnswer:
+    order = await lifecycle.push_tracking(
+        session,
+        principal,
+        order_id,
+        tracking_number=body.tracking_number,
+        carrier=body.carrier,
+        status=body.status,
+        copies=request.app.state.copies,
+    )
+    return TrackingAnswer(
+        order_id=_named(order, order_id),
+        status=order.status,
+        tracking_number=order.tracking_number or "",
+        carrier=order.carrier or "",
+        message=order.status,
+    )
+
+
+@router.post("/{order_id}/delivered", response_model=Marked, responses=error_responses(404, 409))
+async def mark_delivered(
+    order_id: str,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    body: DeliveredIn | None = None,
+) -> Marked:
+    photo = body.delivery_photo_url if body else None
+    order = await lifecycle.mark_delivered(
+        session, principal, order_id, photo_url=photo, copies=request.app.state.copies
+    )
+    return Marked(order_id=_named(order, order_id), status=order.status, message="Order marked as delivered")
+
+
+@router.post("/{order_id}/cancelled", response_model=Marked, responses=error_responses(404, 409))
+async def mark_cancelled(
+    order_id: str,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    body: CancelledIn | None = None,
+) -> Marked:
+    reason = body.reason if body else st.CANCELLED
+    order = await lifecycle.mark_cancelled(
+        session, principal, order_id, reason=reason, copies=request.app.state.copies
+    )
+    return Marked(
+        order_id=_named(order, order_id), status=order.status, message=f"Order marked as {order.status}"
+    )
+
+
+def _named(order: Order, reference: str) -> str:
+    """The order as the client named it in the path: by its platform_order_id, or by its UUID."""
+    return order.platform_order_id if reference == order.platform_order_id else str(order.id)

@@ -1,0 +1,1 @@
+"""Retailer sessions: whether a browser session's cookies are still logged in."""

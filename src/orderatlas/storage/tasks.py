@@ -1,0 +1,15 @@
+"""arq jobs for kept copies."""
+
+import logging
+from typing import Any
+
+from orderatlas.models.base import utcnow
+
+log = logging.getLogger(__name__)
+
+
+async def purge_expired_copies(ctx: dict[str, Any]) -> int:
+    """Hourly: delete copies past their expiry (they are already not served)."""
+    purged = await ctx["copies"].purge_expired(utcnow())
+    log.info("purged %d expired page copies", purged)
+    return purged
