@@ -1,5 +1,8 @@
-"""Retailer passwords, 2FA secrets and card data reach no table, no log line and no Redis key."""
+"""Retailer passwords, 2FA secrets, card data, session cookies and the retailer session the refresh
+keeps reach no table, no log line and no Redis key."""
 
+import copy
+import hashlib
 from pathlib import Path
 
 import httpx
@@ -7,8 +10,8 @@ import psycopg
 import redis
 
 from orderatlas.embedded import _redis_socket
-from tests.factories import legacy_order
-from tests.process import Service, clean_env, create_account, free_port, wait_final, wait_healthy
+from tests.factories import SHIPPING_ADDRESS, legacy_order
+from tests.process import Service, clean_env, create_account, free_port, poll, wait_final, wait_healthy
 
 PASSWORD = "Sentinel-Pa55word-7f3a9c"
 TOTP = "SENTINELTOTPJBSWY3DPEHPK3PXP"
@@ -98,8 +101,70 @@ def test_sentinel_secrets_are_nowhere_after_the_order_finishes(data_dir: Path, t
     assert "checkout_order" in log  # the worker's own log lines are in there
     for sentinel in SENTINELS:
         assert sentinel not in responses
+    _nowhere(SENTINELS, data_dir, database, in_redis, log)
+
+
+def _nowhere(sentinels: tuple[str, ...], data_dir: Path, database: str, in_redis: bytes, log: str) -> None:
+    for sentinel in sentinels:
         assert sentinel not in database
         assert sentinel.encode() not in in_redis
         assert sentinel not in log
         # Every byte the embedded servers wrote: heap files, WAL, server log, Redis append-only file.
         assert _files_containing(data_dir, sentinel.encode()) == []
+
+
+COOKIE = "session-id=Sentinel-Cookie-5e2b77; at-main=Sentinel-Atmain-90c1"
+
+
+def _sandbox_token(email: str, password: str) -> str:
+    """The session token the sandbox logs in with (retailers/sandbox.py): the refresh keeps it."""
+    return hashlib.sha256(f"{email}:{password}:False".encode()).hexdigest()
+
+
+def test_sentinels_are_nowhere_after_status_import_session_checks_and_refreshes(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    port = str(free_port())
+    base_url = f"http://127.0.0.1:{port}"
+    env = clean_env(ORDERATLAS_LOG_LEVEL="DEBUG", ORDERATLAS_SANDBOX_SHIP_AFTER_S="2")
+    serve = Service(["serve", "--port", port], data_dir, tmp_path / "serve.log", env)
+    login = {"account_email": "buyer@example.com", "account_password": PASSWORD, "account_2fa_secret": TOTP}
+    try:
+        wait_healthy(base_url, serve)
+        headers = {"X-API-Key": create_account(data_dir, "seller@example.com", 10)["test_api_key"]}
+        placed = httpx.post(f"{base_url}/v1/order", json=_order(), headers=headers).json()
+        wait_final(base_url, headers["X-API-Key"], placed["order_id"])
+        checked = httpx.post(f"{base_url}/v1/order/{placed['order_id']}/status", json=login, headers=headers)
+        assert checked.status_code == 200, checked.text
+        imported = httpx.post(
+            f"{base_url}/v1/order/import",
+            json={
+                **login,
+                "platform": "AmazonUS",
+                "platform_order_id": "112-4567890-1234567",
+                "shipping_address": copy.deepcopy(SHIPPING_ADDRESS),
+            },
+            headers=headers,
+        )
+        assert imported.status_code == 200, imported.text
+        validated = httpx.post(
+            f"{base_url}/v1/sessions/validate", json={"cookie_string": COOKIE}, headers=headers
+        )
+        assert validated.json()["cookie_string"] == COOKIE  # echoed, as the reference shows; nothing else
+
+        def refreshed_with_the_kept_session() -> bool | None:
+            detail = httpx.get(f"{base_url}/v1/order/112-4567890-1234567", headers=headers).json()
+            return (
+                detail["status"] == "shipped" or None
+            )  # the refresh logged in with nothing but the kept session
+
+        poll(refreshed_with_the_kept_session, timeout_s=60, what="the imported order to ship on its own")
+        database = _database_text(data_dir)
+        assert "112-4567890-1234567" in database
+        in_redis = _redis_text(data_dir)
+    finally:
+        assert serve.stop() == 0
+    log = serve.log
+    assert "refresh_order" in log
+    token = _sandbox_token("buyer@example.com", PASSWORD)
+    _nowhere((PASSWORD, TOTP, COOKIE, "Sentinel-Cookie-5e2b77", token), data_dir, database, in_redis, log)

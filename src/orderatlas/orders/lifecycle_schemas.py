@@ -8,7 +8,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 from pydantic_core import PydanticCustomError
 
 from orderatlas.kit.schemas import RequestModel
-from orderatlas.orders import statuses as st
 from orderatlas.orders.schemas import AccountEmail, Address, Password, Platform, ProxyText, Url2000
 
 _PLATFORM_ORDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -79,7 +78,7 @@ class TrackingPush(RequestModel):
 
     tracking_number: Annotated[str, Field(min_length=1, max_length=100, examples=["1Z999AA10123456784"])]
     carrier: Annotated[str, Field(max_length=50, examples=["UPS"])] = ""
-    status: TrackingStatus = st.SHIPPED
+    status: TrackingStatus = "shipped"
 
 
 class TrackingAnswer(BaseModel):
@@ -99,7 +98,7 @@ class DeliveredIn(RequestModel):
 class CancelledIn(RequestModel):
     model_config = ConfigDict(extra="ignore")
 
-    reason: Literal["cancelled", "lost"] = st.CANCELLED
+    reason: Literal["cancelled", "lost"] = "cancelled"
 
 
 class Marked(BaseModel):

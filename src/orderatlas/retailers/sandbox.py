@@ -172,6 +172,7 @@ class SandboxRetailer(RetailerAdapter):
                     status=status,
                     lines=lines,
                     subtotal=subtotal,
+                    created_at=self._clock(),  # the timeline after checkout starts here
                 )
             )
 

@@ -87,9 +87,7 @@ def observe(
         carrier=carrier,
         est_delivery_min=None if status == st.CANCELLED else window[0],
         est_delivery_max=None if status == st.CANCELLED else window[1],
-        invoice_html=invoice_html(
-            row.platform, row.platform_order_id, row.lines, row.subtotal, row.created_at
-        ),
+        invoice_html=invoice_html(row),
         order_html=order_html(row.platform, row.platform_order_id, status, number, carrier, window),
         next_change_at=next_at,
     )
