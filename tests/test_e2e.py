@@ -18,6 +18,7 @@ from tests.process import (
     wait_final,
     wait_healthy,
 )
+from tests.receiver import running_receiver
 
 
 def test_every_command_has_help() -> None:
@@ -112,3 +113,28 @@ def test_configured_servers_without_a_shared_secret_key_is_a_clear_error(data_di
     done = run_cli("worker", data_dir=data_dir, env=env)
     assert done.returncode == 2
     assert "ORDERATLAS_SECRET_KEY must be set" in done.stderr
+
+
+def test_a_sandbox_order_walks_to_delivered_with_one_webhook_per_step_and_no_client_call(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    port = str(free_port())
+    base_url = f"http://127.0.0.1:{port}"
+    # Well over the 5 s refresh sweep, so that each step is seen on its own even on a busy machine.
+    env = clean_env(ORDERATLAS_SANDBOX_SHIP_AFTER_S="10", ORDERATLAS_WEBHOOK_ALLOW_PRIVATE_NETWORKS="true")
+    serve = Service(["serve", "--port", port], data_dir, tmp_path / "serve.log", env)
+    with running_receiver() as receiver:
+        try:
+            wait_healthy(base_url, serve)
+            key = create_account(data_dir, "seller@example.com", 10)["test_api_key"]
+            body = legacy_order(webhook_url=receiver.url)
+            placed = httpx.post(f"{base_url}/v1/order", json=body, headers={"X-API-Key": key})
+            assert placed.status_code == 200, placed.text
+            receiver.wait_for(1, timeout_s=90, matching=lambda r: r.json()["status"] == "delivered")
+        finally:
+            assert serve.stop() == 0, serve.log
+    changes = [r.json()["status"] for r in receiver.requests if r.json()["event"] == "order.status_changed"]
+    assert changes == ["processing", "confirmed", "shipped", "out_for_delivery", "delivered"]
+    delivered = receiver.requests[-1].json()
+    assert delivered["order_id"] == placed.json()["order_id"]
+    assert delivered["tracking_number"] and delivered["carrier"]
