@@ -94,9 +94,9 @@ def lookup_for(order: Order) -> OrderLookup:
 async def queue_due(session: AsyncSession, now: datetime) -> int:
     """The sweep: claim a bounded batch of due orders and queue one refresh job for each."""
     due = await repository.claim_due_for_refresh(session, now, now + CLAIM_LEASE, SWEEP_BATCH)
-    stamp = int(now.timestamp())
     for order_id in due:
-        enqueue_after_commit(session, REFRESH_JOB, str(order_id), job_id=f"refresh:{order_id}:{stamp}")
+        # One id per order: while its job is still queued (workers behind), arq refuses a second.
+        enqueue_after_commit(session, REFRESH_JOB, str(order_id), job_id=f"refresh:{order_id}")
     return len(due)
 
 
