@@ -12,7 +12,7 @@ from orderatlas.config import Settings
 from orderatlas.models import Order, OrderEvent
 from tests.conftest import WorkerRunner
 from tests.factories import AccountFactory, SellerAccount, insert_order, legacy_order
-from tests.orders.test_checkout import order, place
+from tests.orders.test_checkout import checkout, order, place
 
 CREDENTIALS = {"account_email": "buyer@example.com", "account_password": "hunter2"}
 
@@ -20,9 +20,7 @@ CREDENTIALS = {"account_email": "buyer@example.com", "account_password": "hunter
 async def confirmed(
     client: httpx.AsyncClient, worker: WorkerRunner, seller: SellerAccount, **body: Any
 ) -> dict[str, Any]:
-    order_id = await place(client, seller, legacy_order(**body))
-    await worker.run()
-    return await order(client, seller, order_id)
+    return await checkout(client, worker, seller, legacy_order(**body))
 
 
 async def status(

@@ -15,7 +15,7 @@ from orderatlas.models.base import utcnow
 from orderatlas.storage.postgres import PostgresCopyStore
 from tests.conftest import WorkerRunner
 from tests.factories import AccountFactory, SellerAccount, legacy_order
-from tests.orders.test_checkout import order, place
+from tests.orders.test_checkout import checkout, order
 
 
 @pytest.fixture(autouse=True)
@@ -26,8 +26,7 @@ def _slow_sandbox(settings: Settings) -> None:
 async def shipped(
     client: httpx.AsyncClient, worker: WorkerRunner, seller: SellerAccount
 ) -> dict[str, object]:
-    order_id = await place(client, seller, legacy_order())
-    await worker.run()
+    order_id = (await checkout(client, worker, seller, legacy_order()))["id"]
     response = await client.post(f"/v1/sandbox/orders/{order_id}/advance", headers=seller.test_headers)
     assert response.status_code == 200, response.text
     return dict(response.json())
