@@ -42,6 +42,16 @@ class Receiver:
                 raise AssertionError(f"receiver got {len(matched())} matching requests, expected {count}")
             return matched()
 
+    def status_chain(self) -> list[str]:
+        """The statuses the order.status_changed events fired in, each starting where the one
+        before it ended: their order of firing, whatever order the sends arrived in."""
+        changes = [r.json() for r in self.requests if r.json().get("event") == "order.status_changed"]
+        following = {change["previous_status"]: change["status"] for change in changes}
+        walked = ["pending"]
+        while walked[-1] in following and len(walked) <= len(changes):
+            walked.append(following[walked[-1]])
+        return walked
+
     def record(self, request: Received) -> None:
         with self._changed:
             self.requests.append(request)

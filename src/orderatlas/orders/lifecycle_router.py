@@ -30,6 +30,8 @@ router = APIRouter(prefix="/v1/order", tags=["orders"])
 async def import_order(
     body: OrderImport, request: Request, session: SessionDep, principal: PrincipalDep
 ) -> OrderImported:
+    """Bring in an order placed outside OrderAtlas, read from the retailer's order history. Costs
+    `order_import` credits (1), debited with the order; honours `Idempotency-Key`."""
     state = request.app.state
     order, balance = await lookups.import_order(
         session, principal, body, retailers=state.retailers, settings=state.settings
@@ -50,6 +52,8 @@ async def import_order(
 async def check_status(
     order_id: str, body: RetailerLogin, request: Request, session: SessionDep, principal: PrincipalDep
 ) -> StatusAnswer:
+    """Ask the retailer for the live status and tracking now, with the account credentials, and
+    record what changed (events, webhooks, copies)."""
     state = request.app.state
     order = await lookups.check_status(
         session,
@@ -75,6 +79,7 @@ async def check_status(
 async def push_tracking(
     order_id: str, body: TrackingPush, request: Request, session: SessionDep, principal: PrincipalDep
 ) -> TrackingAnswer:
+    """Push tracking from the client's side; `status` defaults to `shipped`."""
     order = await lifecycle.push_tracking(
         session,
         principal,
@@ -101,6 +106,7 @@ async def mark_delivered(
     principal: PrincipalDep,
     body: DeliveredIn | None = None,
 ) -> Marked:
+    """Mark the order delivered, optionally with a delivery photo URL."""
     photo = body.delivery_photo_url if body else None
     order = await lifecycle.mark_delivered(
         session, principal, order_id, photo_url=photo, copies=request.app.state.copies
@@ -116,6 +122,7 @@ async def mark_cancelled(
     principal: PrincipalDep,
     body: CancelledIn | None = None,
 ) -> Marked:
+    """Mark the order cancelled (`reason: cancelled`, the default) or lost (`reason: lost`)."""
     reason = body.reason if body else st.CANCELLED
     order = await lifecycle.mark_cancelled(
         session, principal, order_id, reason=reason, copies=request.app.state.copies

@@ -15,6 +15,8 @@ router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 async def validate_session(
     body: SessionValidate, request: Request, principal: PrincipalDep
 ) -> SessionValidity:
+    """Whether a browser session's cookies are still logged in at the retailer. The cookie string
+    is used for this request only: never stored or logged."""
     state = request.app.state
     check = await service.validate(principal, body, state.retailers, state.settings)
     return SessionValidity(
