@@ -271,8 +271,11 @@ async def reconcile(adapter: RetailerAdapter, plan: CheckoutPlan, secrets: Secre
         )
     for line in lines:
         line.outcome = st.LINE_PLACED
+    # A history that shows the order further along (shipped ...) still means placed: the checkout
+    # ends placed, and the status refresh takes it on from there.
+    status = purchase.status if purchase.status in PLACED_STATUSES else st.CONFIRMED
     return CheckoutOutcome(
-        purchase.status,
+        status,
         logged_in=True,
         lines=lines,
         platform_order_id="" if purchase.status == "warning" else purchase.platform_order_id,
