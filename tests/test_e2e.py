@@ -126,7 +126,7 @@ def test_a_sandbox_order_walks_to_delivered_with_one_webhook_per_step_and_no_cli
     with running_receiver() as receiver:
         try:
             wait_healthy(base_url, serve)
-            key = create_account(data_dir, "seller@example.com", 10)["test_api_key"]
+            key = create_account(data_dir, "seller@example.com", test_credits=10)["test_api_key"]
             body = legacy_order(webhook_url=receiver.url)
             placed = httpx.post(f"{base_url}/v1/order", json=body, headers={"X-API-Key": key})
             assert placed.status_code == 200, placed.text

@@ -131,7 +131,9 @@ def test_sentinels_are_nowhere_after_status_import_session_checks_and_refreshes(
     login = {"account_email": "buyer@example.com", "account_password": PASSWORD, "account_2fa_secret": TOTP}
     try:
         wait_healthy(base_url, serve)
-        headers = {"X-API-Key": create_account(data_dir, "seller@example.com", 10)["test_api_key"]}
+        headers = {
+            "X-API-Key": create_account(data_dir, "seller@example.com", test_credits=10)["test_api_key"]
+        }
         placed = httpx.post(f"{base_url}/v1/order", json=_order(), headers=headers).json()
         wait_final(base_url, headers["X-API-Key"], placed["order_id"])
         checked = httpx.post(f"{base_url}/v1/order/{placed['order_id']}/status", json=login, headers=headers)

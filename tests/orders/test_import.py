@@ -68,7 +68,7 @@ async def state(sessionmaker: async_sessionmaker[AsyncSession], seller: SellerAc
 async def test_an_order_from_the_history_is_imported_and_charged_one_credit(
     client: httpx.AsyncClient, accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     response = await do_import(client, seller)
     assert response.status_code == 200, response.text
     body = response.json()
@@ -109,7 +109,7 @@ async def test_an_order_from_the_history_is_imported_and_charged_one_credit(
 async def test_an_id_the_history_does_not_hold_is_404_and_free(
     client: httpx.AsyncClient, accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     for missing in (NOT_IN_HISTORY, "ABC-123", "999-99-99"):
         response = await do_import(client, seller, platform_order_id=missing)
         assert response.status_code == 404, response.text
@@ -123,7 +123,7 @@ async def test_an_id_the_account_already_has_is_409_and_charged_once(
     accounts: AccountFactory,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     assert (await do_import(client, seller)).status_code == 200
     again = await do_import(client, seller)
     assert again.status_code == 409
@@ -139,7 +139,7 @@ async def test_an_id_the_account_already_has_is_409_and_charged_once(
 async def test_concurrent_twins_make_one_order_and_one_charge(
     client: httpx.AsyncClient, accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     responses = await asyncio.gather(*(do_import(client, seller) for _ in range(6)))
     codes = sorted(r.status_code for r in responses)
     assert codes == [200, 409, 409, 409, 409, 409], [r.text for r in responses]
@@ -150,7 +150,7 @@ async def test_concurrent_twins_make_one_order_and_one_charge(
 async def test_a_replayed_idempotency_key_answers_the_same_bytes_and_charges_once(
     client: httpx.AsyncClient, accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     key = {"Idempotency-Key": "import-1"}
     first = await do_import(client, seller, key)
     second = await do_import(client, seller, key)
@@ -170,7 +170,7 @@ async def test_a_replayed_idempotency_key_answers_the_same_bytes_and_charges_onc
 async def test_concurrent_twins_with_one_idempotency_key_import_once(
     client: httpx.AsyncClient, accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     twins = await asyncio.gather(*(do_import(client, seller, {"Idempotency-Key": "k"}) for _ in range(5)))
     assert {r.status_code for r in twins} <= {200, 409}
     assert [r.status_code for r in twins].count(200) >= 1
@@ -181,12 +181,13 @@ async def test_concurrent_twins_with_one_idempotency_key_import_once(
 async def test_a_short_balance_is_402_and_writes_nothing(
     client: httpx.AsyncClient, accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    seller = await accounts.create(credits=0)
+    seller = await accounts.create(test_credits=0)
     response = await do_import(client, seller)
     assert response.status_code == 402
     assert response.json() == {
         "error": "insufficient credits: have 0, need 1",
         "code": "insufficient_credits",
+        "credits_remaining": 0,
     }
     assert await state(sessionmaker, seller) == {"orders": 0, "import_debits": 0, "balance_sum": 0}
 
@@ -195,7 +196,7 @@ async def test_the_import_cost_is_the_setting(
     client: httpx.AsyncClient, accounts: AccountFactory, settings: Settings
 ) -> None:
     settings.cost_order_import = 3
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     assert (await do_import(client, seller)).json()["credits_remaining"] == 7
 
 
@@ -219,7 +220,7 @@ async def test_bad_requests_are_refused_before_any_charge(
     code: str,
     http_status: int,
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     response = await do_import(client, seller, **overrides)
     assert response.status_code == http_status, response.text
     assert response.json()["code"] == code
@@ -227,7 +228,7 @@ async def test_bad_requests_are_refused_before_any_charge(
 
 
 async def test_shipping_address_is_required(client: httpx.AsyncClient, accounts: AccountFactory) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     body = import_body()
     del body["shipping_address"]
     response = await client.post("/v1/order/import", json=body, headers=seller.test_headers)
@@ -238,7 +239,7 @@ async def test_shipping_address_is_required(client: httpx.AsyncClient, accounts:
 async def test_test_and_live_imports_are_separate_worlds(
     client: httpx.AsyncClient, accounts: AccountFactory, settings: Settings
 ) -> None:
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10, live_credits=5)
     no_retailer = await client.post("/v1/order/import", json=import_body(), headers=seller.live_headers)
     assert no_retailer.status_code == 503
     assert no_retailer.json()["code"] == "retailer_not_configured"
@@ -247,13 +248,16 @@ async def test_test_and_live_imports_are_separate_worlds(
     live = await client.post("/v1/order/import", json=import_body(), headers=seller.live_headers)
     assert live.status_code == 200, live.text
     assert live.json()["id"] != (await order(client, seller, HAND_PLACED))["id"]
+    assert live.json()["credits_remaining"] == 4  # each mode's own balance paid for its own import
+    test_balance = await client.get("/v1/billing/balance", headers=seller.test_headers)
+    assert test_balance.json()["credit_balance"] == 9
 
 
 async def test_an_imported_order_is_followed_like_a_placed_one(
     client: httpx.AsyncClient, worker: WorkerRunner, accounts: AccountFactory, settings: Settings
 ) -> None:
     settings.sandbox_ship_after_s = 60
-    seller = await accounts.create(credits=10)
+    seller = await accounts.create(test_credits=10)
     imported = (await do_import(client, seller)).json()
     clock = Clock()  # from now on: the import made the order due at once
     await worker.run(with_cron=True, clock=clock)  # the first refresh: copies, still confirmed
