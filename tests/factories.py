@@ -131,37 +131,12 @@ def multi_order(**overrides: Any) -> dict[str, Any]:
     return body
 
 
-async def insert_order(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    seller: SellerAccount,
-    status: str,
-    *,
-    test_mode: bool = True,
-    **fields: Any,
+async def order_in(
+    sessionmaker: async_sessionmaker[AsyncSession], seller: SellerAccount, status: str, **fields: Any
 ) -> str:
-    """An order row in any status, written directly: the starting point of status-machine tests."""
+    """An order in any status, with a 3-7-7 platform_order_id: where status-machine tests start."""
     order_id = uuid.uuid4()
-    values: dict[str, Any] = {
-        "id": order_id,
-        "account_id": uuid.UUID(seller.account_id),
-        "test_mode": test_mode,
-        "retailer": "sandbox",
-        "platform": "AmazonUS",
-        "status": status,
-        "platform_order_id": f"111-{order_id.int % 10**7:07d}-{order_id.int // 10**7 % 10**7:07d}",
-        "multi_item": False,
-        "asin": "B0TEST1485",
-        "quantity": 1,
-        "account_email": "buyer@example.com",
-        "shipping_address": copy.deepcopy(SHIPPING_ADDRESS),
-        "notes": [],
-        "credits_charged": 2,
-        "logged_in": True,
-        "checkout_attempts": 1,
-    }
-    values.update(fields)
-    async with unit_of_work(sessionmaker, None) as session:
-        order = Order(**values)
-        order.items = [OrderItem(position=0, asin=values["asin"], quantity=1)]
-        session.add(order)
-    return str(order_id)
+    fields.setdefault(
+        "platform_order_id", f"111-{order_id.int % 10**7:07d}-{order_id.int // 10**7 % 10**7:07d}"
+    )
+    return str((await insert_order(sessionmaker, seller, id=order_id, status=status, **fields)).id)

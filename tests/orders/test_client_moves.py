@@ -9,12 +9,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from orderatlas.models import Order, OrderEvent, WebhookEvent
-from tests.factories import AccountFactory, SellerAccount, insert_order
+from tests.factories import AccountFactory, SellerAccount, order_in
 from tests.orders.test_checkout import order
 
 
 async def confirmed(sessionmaker: async_sessionmaker[AsyncSession], seller: SellerAccount) -> str:
-    return await insert_order(sessionmaker, seller, "confirmed")
+    return await order_in(sessionmaker, seller, "confirmed")
 
 
 async def payloads(sessionmaker: async_sessionmaker[AsyncSession], order_id: str) -> list[dict[str, Any]]:
@@ -62,7 +62,7 @@ async def test_the_same_status_again_updates_tracking_without_an_event(
     client: httpx.AsyncClient, accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     seller = await accounts.create()
-    order_id = await insert_order(sessionmaker, seller, "shipped", tracking_number="OLD", carrier="UPS")
+    order_id = await order_in(sessionmaker, seller, "shipped", tracking_number="OLD", carrier="UPS")
     response = await client.put(
         f"/v1/order/{order_id}/tracking",
         json={"tracking_number": "NEW123", "carrier": "USPS", "status": "shipped"},
@@ -77,7 +77,7 @@ async def test_delivered_stores_the_photo_and_stops_the_refresh(
     client: httpx.AsyncClient, accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     seller = await accounts.create()
-    order_id = await insert_order(sessionmaker, seller, "out_for_delivery", retailer_session="sealed")
+    order_id = await order_in(sessionmaker, seller, "out_for_delivery", retailer_session="sealed")
     photo = "https://photos.example.com/door.jpg"
     response = await client.post(
         f"/v1/order/{order_id}/delivered", json={"delivery_photo_url": photo}, headers=seller.test_headers
@@ -109,7 +109,7 @@ async def test_cancelled_takes_the_reason_as_the_status(
     status: str,
 ) -> None:
     seller = await accounts.create()
-    order_id = await insert_order(sessionmaker, seller, "shipped")
+    order_id = await order_in(sessionmaker, seller, "shipped")
     response = await client.post(f"/v1/order/{order_id}/cancelled", json=body, headers=seller.test_headers)
     assert response.status_code == 200
     assert response.json() == {
@@ -176,7 +176,7 @@ async def test_another_account_s_or_mode_s_order_is_404(
 ) -> None:
     owner, stranger = await accounts.create(), await accounts.create()
     test_order = await confirmed(sessionmaker, owner)
-    live_order = await insert_order(sessionmaker, owner, "confirmed", test_mode=False)
+    live_order = await order_in(sessionmaker, owner, "confirmed", test_mode=False)
     for reference, headers in (
         (test_order, stranger.test_headers),
         (test_order, owner.live_headers),

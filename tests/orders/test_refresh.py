@@ -18,7 +18,7 @@ from orderatlas.models.base import utcnow
 from orderatlas.orders import refresh
 from orderatlas.orders import repository as orders
 from tests.conftest import Clock, WorkerRunner
-from tests.factories import AccountFactory, SellerAccount, insert_order, legacy_order
+from tests.factories import AccountFactory, SellerAccount, legacy_order, order_in
 from tests.orders.test_checkout import order, place
 from tests.receiver import Receiver, running_receiver
 
@@ -179,11 +179,12 @@ async def test_a_failing_refresh_changes_nothing_backs_off_and_adds_one_note(
         webhook_url=receiver.url,
     )
     sent = len(receiver.requests)
-    waits = []
+    waits, updated = [], [(await row(sessionmaker, order_id)).updated_at]
     for failures in range(1, 6):
         before = clock()
         await later(worker, clock, 11 * 3600)  # past any backoff: each run is one more failed lookup
         stored = await row(sessionmaker, order_id)
+        updated.append(stored.updated_at)
         assert stored.refresh_failures == failures
         assert stored.status == "confirmed" and stored.tracking_number is None
         assert stored.next_refresh_at is not None
@@ -192,6 +193,8 @@ async def test_a_failing_refresh_changes_nothing_backs_off_and_adds_one_note(
     expected = [300, 1800, 7200, 28800, 28800]
     for wait, seconds in zip(waits, expected, strict=True):
         assert 0.75 * seconds <= wait.total_seconds() <= 1.25 * seconds, (waits, expected)
+    # Only the note is a change a client sees (GET /v1/orders?updated_after=): nothing else moved updated_at.
+    assert updated[0] == updated[1] == updated[2] != updated[3] == updated[4] == updated[5]
     notes = (await order(client, seller, order_id))["notes"]
     assert len([n for n in notes if "POST /v1/order/" in n]) == 1
     assert f"/v1/order/{order_id}/status" in notes[-1]
@@ -205,7 +208,7 @@ async def test_an_order_with_no_kept_session_is_a_failed_refresh_not_an_error(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     seller, clock = await accounts.create(), Clock()
-    order_id = await insert_order(sessionmaker, seller, "confirmed", next_refresh_at=clock())
+    order_id = await order_in(sessionmaker, seller, "confirmed", next_refresh_at=clock())
     await later(worker, clock, 0)
     stored = await row(sessionmaker, order_id)
     assert stored.refresh_failures == 1 and stored.status == "confirmed"
@@ -246,11 +249,12 @@ async def test_the_sweep_takes_due_orders_in_bounded_batches_and_leases_them(
 ) -> None:
     seller, now = await accounts.create(), utcnow()
     due = [
-        await insert_order(sessionmaker, seller, "shipped", next_refresh_at=now - timedelta(minutes=m))
+        await order_in(sessionmaker, seller, "shipped", next_refresh_at=now - timedelta(minutes=m))
         for m in (3, 2, 1)
     ]
-    await insert_order(sessionmaker, seller, "shipped", next_refresh_at=now + timedelta(hours=1))
-    await insert_order(sessionmaker, seller, "delivered")  # never refreshed: not in the index at all
+    await order_in(sessionmaker, seller, "shipped", next_refresh_at=now + timedelta(hours=1))
+    await order_in(sessionmaker, seller, "delivered")  # never refreshed: not in the index at all
+    written = (await row(sessionmaker, due[0])).updated_at
     async with sessionmaker() as session, session.begin():
         first = await orders.claim_due_for_refresh(session, now, now + refresh.CLAIM_LEASE, 2)
         second = await orders.claim_due_for_refresh(session, now, now + refresh.CLAIM_LEASE, 2)
@@ -260,6 +264,7 @@ async def test_the_sweep_takes_due_orders_in_bounded_batches_and_leases_them(
     assert third == []
     leased = await row(sessionmaker, due[0])
     assert leased.next_refresh_at == now + refresh.CLAIM_LEASE
+    assert leased.updated_at == written  # a claim changes nothing a client sees
 
 
 async def test_a_lost_refresh_job_is_picked_up_again_after_its_lease(
@@ -295,7 +300,7 @@ async def test_an_order_leaving_the_followed_statuses_is_not_refreshed(
     accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     seller = await accounts.create()
-    order_id = await insert_order(sessionmaker, seller, "confirmed", next_refresh_at=utcnow())
+    order_id = await order_in(sessionmaker, seller, "confirmed", next_refresh_at=utcnow())
     async with sessionmaker() as session, session.begin():
         await session.execute(update(Order).where(Order.id == uuid.UUID(order_id)).values(status="cancelled"))
     async with sessionmaker() as session, session.begin():

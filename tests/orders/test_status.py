@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from orderatlas.config import Settings
 from orderatlas.models import Order, OrderEvent
 from tests.conftest import WorkerRunner
-from tests.factories import AccountFactory, SellerAccount, insert_order, legacy_order
+from tests.factories import AccountFactory, SellerAccount, legacy_order, order_in
 from tests.orders.test_checkout import checkout, order, place
 
 CREDENTIALS = {"account_email": "buyer@example.com", "account_password": "hunter2"}
@@ -105,7 +105,7 @@ async def test_a_final_order_is_answered_as_it_stands_without_logging_in(
     client: httpx.AsyncClient, accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     seller = await accounts.create()
-    order_id = await insert_order(sessionmaker, seller, "cancelled")
+    order_id = await order_in(sessionmaker, seller, "cancelled")
     response = await status(client, seller, order_id, account_email="buyer+login_failed@example.com")
     assert response.status_code == 200
     assert response.json()["status"] == "cancelled"
@@ -154,7 +154,7 @@ async def test_an_order_the_retailer_does_not_know_is_404_on_platform(
     client: httpx.AsyncClient, accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     seller = await accounts.create()
-    order_id = await insert_order(sessionmaker, seller, "confirmed")  # never bought by the sandbox
+    order_id = await order_in(sessionmaker, seller, "confirmed")  # never bought by the sandbox
     response = await status(client, seller, order_id)
     assert response.status_code == 404
     assert response.json()["code"] == "order_not_found_on_platform"
@@ -180,5 +180,5 @@ async def test_another_account_s_or_mode_s_order_is_404(
         response = await client.post(f"/v1/order/{placed['id']}/status", json=CREDENTIALS, headers=headers)
         assert response.status_code == 404
         assert response.json()["code"] == "not_found"
-    live = await insert_order(sessionmaker, owner, "confirmed", test_mode=False)
+    live = await order_in(sessionmaker, owner, "confirmed", test_mode=False)
     assert (await status(client, owner, live)).status_code == 404

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from orderatlas.config import Settings
 from tests.conftest import Clock, WorkerRunner
-from tests.factories import AccountFactory, SellerAccount, insert_order, legacy_order
+from tests.factories import AccountFactory, SellerAccount, legacy_order, order_in
 from tests.orders.test_checkout import order, place, statuses
 from tests.receiver import running_receiver
 
@@ -130,7 +130,7 @@ async def test_test_keys_only_and_only_their_own_sandbox_orders(
     live_key = await client.post(f"/v1/sandbox/orders/{order_id}/advance", headers=owner.live_headers)
     assert (live_key.status_code, live_key.json()["code"]) == (403, "test_key_required")
     assert (await advance(client, stranger, order_id)).status_code == 404
-    live_order = await insert_order(sessionmaker, owner, "confirmed", test_mode=False)
+    live_order = await order_in(sessionmaker, owner, "confirmed", test_mode=False)
     assert (await advance(client, owner, live_order)).status_code == 404
     assert (await order(client, owner, order_id))["status"] == "confirmed"
 

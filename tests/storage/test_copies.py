@@ -66,6 +66,19 @@ async def test_the_copies_are_served_without_an_api_key_as_inert_html(
     assert "$14.85" not in invoice.text and "$19.99" in invoice.text  # B09V3KXJPB's price
 
 
+async def test_the_order_list_carries_the_same_links(
+    client: httpx.AsyncClient, worker: WorkerRunner, accounts: AccountFactory
+) -> None:
+    seller = await accounts.create()
+    detail = await shipped(client, worker, seller)
+    [listed] = (await client.get("/v1/orders", headers=seller.test_headers)).json()["orders"]
+    assert (listed["invoice_link"], listed["order_html_url"]) == (
+        detail["invoice_link"],
+        detail["order_html_url"],
+    )
+    assert listed["delivery_photo_url"] == ""
+
+
 async def test_links_are_built_on_the_public_url(
     client: httpx.AsyncClient, worker: WorkerRunner, accounts: AccountFactory, settings: Settings
 ) -> None:

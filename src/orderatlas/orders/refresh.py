@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from cryptography.exceptions import InvalidTag
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import flag_modified
 
 from orderatlas.jobs import enqueue_after_commit
 from orderatlas.kit.crypto import seal, unseal
@@ -140,7 +141,10 @@ async def record(
         failure = result.failure or Failure(RETAILER_UNAVAILABLE, "the retailer answered nothing")
         order.refresh_failures += 1
         order.next_refresh_at = retry_after_failure(now, interval_s, order.refresh_failures)
-        if order.refresh_failures == NOTE_AFTER_FAILURES:
+        if order.refresh_failures != NOTE_AFTER_FAILURES:
+            # Bookkeeping only: a client syncing by updated_at (GET /v1/orders) must not see a change.
+            flag_modified(order, "updated_at")
+        else:
             order.notes = [
                 *order.notes,
                 f"automatic status refresh failed {NOTE_AFTER_FAILURES} times in a row ({failure.message}); "

@@ -92,7 +92,8 @@ async def claim_due_for_refresh(
     stmt = (
         update(Order)
         .where(Order.id.in_(due.scalar_subquery()))
-        .values(next_refresh_at=lease_until)
+        # updated_at kept: a claim changes nothing a client sees (GET /v1/orders?updated_after=).
+        .values(next_refresh_at=lease_until, updated_at=Order.updated_at)
         .returning(Order.id)
         .execution_options(synchronize_session=False)
     )
