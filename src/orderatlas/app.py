@@ -43,7 +43,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
         app.state.limiter = ratelimit.RateLimiter(limiter_redis)
         app.state.retailers = Retailers(app.state.sessionmaker, settings)
         app.state.stripe = StripeGateway(settings)
-        app.state.copies = PostgresCopyStore(app.state.sessionmaker)
+        app.state.copies = PostgresCopyStore()
         worker = Worker(**worker_options(settings, handle_signals=False)) if run_worker else None
         worker_task = asyncio.create_task(worker.async_run()) if worker else None
         try:

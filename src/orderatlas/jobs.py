@@ -53,7 +53,7 @@ async def _startup(ctx: dict[str, Any]) -> None:
     ctx["engine"] = create_engine(settings.database_url, pool_size=settings.worker_max_jobs)
     ctx["sessionmaker"] = create_sessionmaker(ctx["engine"])
     ctx["retailers"] = Retailers(ctx["sessionmaker"], settings, clock=ctx["clock"])
-    ctx["copies"] = PostgresCopyStore(ctx["sessionmaker"])
+    ctx["copies"] = PostgresCopyStore()
     ctx["http"] = httpx.AsyncClient(follow_redirects=False)
 
 

@@ -6,12 +6,17 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from arq.connections import ArqRedis
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from orderatlas.config import Settings
+from orderatlas.db import async_url, create_sessionmaker, unit_of_work
 from orderatlas.models import StoredCopy
 from orderatlas.models.base import utcnow
+from orderatlas.orders import lifecycle, refresh, repository
+from orderatlas.orders import statuses as st
+from orderatlas.retailers.base import Tracking
 from orderatlas.storage.postgres import PostgresCopyStore
 from tests.conftest import WorkerRunner
 from tests.factories import AccountFactory, SellerAccount, legacy_order
@@ -158,7 +163,8 @@ async def test_invoices_expire_after_14_days_and_order_pages_7_days_after_delive
         response = await client.get(path(link))
         assert response.status_code == 404
     assert (await order(client, seller, str(detail["id"])))["total_amount"] == 19.99  # the amounts stay
-    assert await PostgresCopyStore(sessionmaker).purge_expired(utcnow()) == 2
+    async with sessionmaker() as session, session.begin():
+        assert await PostgresCopyStore().purge_expired(session, utcnow()) == 2
 
 
 async def test_deleting_the_order_deletes_its_copies(
@@ -176,12 +182,58 @@ async def test_deleting_the_order_deletes_its_copies(
 
 
 async def test_the_store_purges_only_what_expired(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-    store, now = PostgresCopyStore(sessionmaker), utcnow()
-    await store.put("tracking/" + uuid.uuid4().hex, b"old", "text/html", now - timedelta(seconds=1))
+    store, now = PostgresCopyStore(), utcnow()
     fresh = "tracking/" + uuid.uuid4().hex
-    await store.put(fresh, b"new", "text/html", now + timedelta(days=1))
-    await store.put(fresh, b"newer", "text/html", now + timedelta(days=2))  # overwritten in place
-    assert await store.purge_expired(now) == 1
-    copy = await store.get(fresh, now)
-    assert copy is not None and copy.content == b"newer"
-    assert await store.get(fresh, now + timedelta(days=3)) is None
+    async with sessionmaker() as db, db.begin():
+        await store.put(db, "tracking/" + uuid.uuid4().hex, b"old", "text/html", now - timedelta(seconds=1))
+        await store.put(db, fresh, b"new", "text/html", now + timedelta(days=1))
+        await store.put(db, fresh, b"newer", "text/html", now + timedelta(days=2))  # overwritten in place
+    async with sessionmaker() as db, db.begin():
+        assert await store.purge_expired(db, now) == 1
+        copy = await store.get(db, fresh, now)
+        assert copy is not None and copy.content == b"newer"
+        assert await store.get(db, fresh, now + timedelta(days=3)) is None
+
+
+async def test_a_move_that_rolls_back_leaves_the_copy_as_it_was(
+    client: httpx.AsyncClient,
+    worker: WorkerRunner,
+    accounts: AccountFactory,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    seller = await accounts.create()
+    detail = await shipped(client, worker, seller)
+    followed = await expiry(sessionmaker, detail["order_html_url"])
+    async with sessionmaker() as session:
+        locked = await repository.lock(session, uuid.UUID(str(detail["id"])))
+        assert locked is not None
+        await lifecycle.move(session, locked, st.DELIVERED, now=utcnow(), copies=PostgresCopyStore())
+        await session.rollback()  # the delivery never happened: the page is still kept as followed
+    assert followed - await expiry(sessionmaker, detail["order_html_url"]) < timedelta(minutes=1)
+
+
+async def test_recording_a_lookup_with_copies_needs_one_connection(
+    client: httpx.AsyncClient,
+    worker: WorkerRunner,
+    accounts: AccountFactory,
+    settings: Settings,
+    redis: ArqRedis,
+) -> None:
+    """The copies are written on the caller's connection: a caller holding the order's lock never
+    waits for a second one (a full pool of such callers would wait for each other)."""
+    seller = await accounts.create()
+    detail = await shipped(client, worker, seller)
+    engine = create_async_engine(
+        async_url(settings.database_url or ""), pool_size=1, max_overflow=0, pool_timeout=2
+    )
+    one = create_sessionmaker(engine)
+    page = Tracking(status=st.DELIVERED, invoice_html="<p>invoice</p>", order_html="<p>delivered</p>")
+    try:
+        async with unit_of_work(one, redis) as session:
+            locked = await repository.lock(session, uuid.UUID(str(detail["id"])))
+            assert locked is not None
+            assert await refresh.observe(session, locked, page, now=utcnow(), copies=PostgresCopyStore())
+    finally:
+        await engine.dispose()
+    response = await client.get(path(detail["order_html_url"]))
+    assert response.status_code == 200 and "<p>delivered</p>" in response.text

@@ -74,11 +74,11 @@ async def move(
     order.status = target
     repository.add_event(session, order, previous)
     await emit_order_event(session, order, ORDER_STATUS_CHANGED, previous)
-    await follow(order, now=now, copies=copies)
+    await follow(session, order, now=now, copies=copies)
     return True
 
 
-async def follow(order: Order, *, now: datetime, copies: CopyStore | None) -> None:
+async def follow(session: AsyncSession, order: Order, *, now: datetime, copies: CopyStore | None) -> None:
     """Start refreshing an order that is placed or shipping; stop, and drop what the refresh kept,
     once it is delivered or final."""
     if order.status in REFRESHED_STATUSES:
@@ -89,7 +89,7 @@ async def follow(order: Order, *, now: datetime, copies: CopyStore | None) -> No
     order.refresh_failures = 0
     order.retailer_session = None  # the session is a secret: kept no longer than it is needed
     if order.order_html_copy and copies is not None:
-        await copies.expire(order.order_html_copy, now + ORDER_PAGE_KEPT)
+        await copies.expire(session, order.order_html_copy, now + ORDER_PAGE_KEPT)
 
 
 # The moves a client makes itself (PUT tracking, POST delivered, POST cancelled).

@@ -168,7 +168,7 @@ async def import_order(
     order = _imported(principal, data, retailer, history, settings.cost_order_import)
     if order.status in lifecycle.REFRESHED_STATUSES:
         order.retailer_session = refresh.seal_session(retailer_session, _key(settings), order.id)
-    await lifecycle.follow(order, now=utcnow(), copies=None)
+    await lifecycle.follow(session, order, now=utcnow(), copies=None)
     try:
         async with session.begin_nested():  # a twin importing the same id waits here, then 409
             session.add(order)

@@ -179,24 +179,26 @@ async def observe(
         order.est_delivery_min = tracking.est_delivery_min
     if tracking.est_delivery_max is not None:
         order.est_delivery_max = tracking.est_delivery_max
-    await _keep_copies(order, tracking, now, copies)
+    await _keep_copies(session, order, tracking, now, copies)
     if tracking.status == order.status or not lifecycle.can_move(order.status, tracking.status):
         return False
     return await lifecycle.move(session, order, tracking.status, now=now, copies=copies)
 
 
-async def _keep_copies(order: Order, tracking: Tracking, now: datetime, copies: CopyStore) -> None:
+async def _keep_copies(
+    session: AsyncSession, order: Order, tracking: Tracking, now: datetime, copies: CopyStore
+) -> None:
     """The invoice is copied once (it does not change); the order page on every lookup, under the
     same key, so order_html_url stays the same link."""
     invoice = (tracking.invoice_html or "").encode()
     if invoice and not order.invoice_copy and len(invoice) <= MAX_COPY_BYTES:
         key = new_key(INVOICES)
-        await copies.put(key, invoice, HTML, now + INVOICE_KEPT)
+        await copies.put(session, key, invoice, HTML, now + INVOICE_KEPT)
         order.invoice_copy, order.invoice_fetched_at = key, now
     page = (tracking.order_html or "").encode()
     if page and len(page) <= MAX_COPY_BYTES:
         key = order.order_html_copy or new_key(ORDER_PAGES)
         followed = order.status in lifecycle.REFRESHED_STATUSES
         kept = ORDER_PAGE_UNREFRESHED_KEPT if followed else lifecycle.ORDER_PAGE_KEPT
-        await copies.put(key, page, HTML, now + kept)
+        await copies.put(session, key, page, HTML, now + kept)
         order.order_html_copy, order.order_html_updated_at = key, now

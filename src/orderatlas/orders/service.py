@@ -144,7 +144,7 @@ async def delete_order(
             code="order_in_progress",
         )
     await repository.delete_order(session, order)
-    await copies.delete(key for key in (order.invoice_copy, order.order_html_copy) if key)
+    await copies.delete(session, (key for key in (order.invoice_copy, order.order_html_copy) if key))
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter, Request, Response
 
+from orderatlas.db import SessionDep
 from orderatlas.errors import ErrorBody
 from orderatlas.models.base import utcnow
 from orderatlas.storage import service
@@ -27,7 +28,7 @@ _HEADERS = {
     },
     summary="A kept invoice or order-page copy (the links in invoice_link and order_html_url)",
 )
-async def get_copy(kind: str, file: str, request: Request) -> Response:
+async def get_copy(kind: str, file: str, request: Request, session: SessionDep) -> Response:
     state = request.app.state
-    copy = await service.read(state.copies, state.settings.secret_key, kind, file, utcnow())
+    copy = await service.read(session, state.copies, state.settings.secret_key, kind, file, utcnow())
     return Response(copy.content, media_type=copy.content_type, headers=_HEADERS)

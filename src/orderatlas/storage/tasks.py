@@ -3,6 +3,7 @@
 import logging
 from typing import Any
 
+from orderatlas.db import unit_of_work
 from orderatlas.models.base import utcnow
 
 log = logging.getLogger(__name__)
@@ -10,6 +11,7 @@ log = logging.getLogger(__name__)
 
 async def purge_expired_copies(ctx: dict[str, Any]) -> int:
     """Hourly: delete copies past their expiry (they are already not served)."""
-    purged = await ctx["copies"].purge_expired(utcnow())
+    async with unit_of_work(ctx["sessionmaker"], ctx["redis"]) as session:
+        purged = await ctx["copies"].purge_expired(session, utcnow())
     log.info("purged %d expired page copies", purged)
-    return purged
+    return int(purged)
