@@ -12,6 +12,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from orderatlas.config import Settings
+from orderatlas.db import unit_of_work
 from orderatlas.kit.crypto import unseal
 from orderatlas.models import Order
 from orderatlas.models.base import utcnow
@@ -283,6 +284,27 @@ async def test_a_lost_refresh_job_is_picked_up_again_after_its_lease(
     assert (await row(sessionmaker, order_id)).order_html_updated_at is None  # still leased
     await later(worker, clock, refresh.CLAIM_LEASE.total_seconds())
     assert (await row(sessionmaker, order_id)).order_html_updated_at is not None
+
+
+async def test_a_refresh_job_run_again_records_its_lookup_once(
+    client: httpx.AsyncClient,
+    worker: WorkerRunner,
+    accounts: AccountFactory,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    redis: ArqRedis,
+) -> None:
+    """arq runs a job again when its worker dies after the commit: the claim it was queued for is
+    then spent, and the re-run neither looks the order up again nor counts a second failure."""
+    seller, clock = await accounts.create(), Clock()
+    order_id = await placed(client, worker, seller, clock, account_email="buyer+refresh_fails@example.com")
+    async with unit_of_work(sessionmaker, redis) as session:
+        assert await refresh.queue_due(session, clock()) == 1
+    [queued] = await redis.queued_jobs()
+    await worker.run(clock=clock)
+    assert (await row(sessionmaker, order_id)).refresh_failures == 1
+    await redis.enqueue_job(queued.function, *queued.args)  # the same job, run again
+    assert await worker.run(clock=clock) == 1
+    assert (await row(sessionmaker, order_id)).refresh_failures == 1
 
 
 def test_refreshes_spread_over_half_the_interval_and_a_retailer_hint_comes_first() -> None:

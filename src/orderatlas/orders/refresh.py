@@ -93,12 +93,24 @@ def lookup_for(order: Order) -> OrderLookup:
 
 
 async def queue_due(session: AsyncSession, now: datetime) -> int:
-    """The sweep: claim a bounded batch of due orders and queue one refresh job for each."""
-    due = await repository.claim_due_for_refresh(session, now, now + CLAIM_LEASE, SWEEP_BATCH)
+    """The sweep: claim a bounded batch of due orders and queue one refresh job for each.
+
+    The job carries its claim (the lease it set): a run that finds the order's next_refresh_at
+    moved on (recorded already, rescheduled by POST /status, claimed again after the lease) is
+    stale and does nothing, so a job arq runs twice looks the order up once.
+    """
+    lease = now + CLAIM_LEASE
+    due = await repository.claim_due_for_refresh(session, now, lease, SWEEP_BATCH)
     for order_id in due:
         # One id per order: while its job is still queued (workers behind), arq refuses a second.
-        enqueue_after_commit(session, REFRESH_JOB, str(order_id), job_id=f"refresh:{order_id}")
+        enqueue_after_commit(
+            session, REFRESH_JOB, str(order_id), lease.isoformat(), job_id=f"refresh:{order_id}"
+        )
     return len(due)
+
+
+def _claim_spent(order: Order, claim: datetime | None) -> bool:
+    return claim is not None and order.next_refresh_at != claim
 
 
 @dataclass(frozen=True)
@@ -108,9 +120,11 @@ class RefreshJob:
     session: Session | None
 
 
-async def start(session: AsyncSession, order_id: uuid.UUID, secret_key: str) -> RefreshJob | None:
+async def start(
+    session: AsyncSession, order_id: uuid.UUID, secret_key: str, claim: datetime | None = None
+) -> RefreshJob | None:
     order = await repository.get(session, order_id)
-    if order is None or order.status not in lifecycle.REFRESHED_STATUSES:
+    if order is None or order.status not in lifecycle.REFRESHED_STATUSES or _claim_spent(order, claim):
         return None
     kept = open_session(order.retailer_session, secret_key, order.id)
     return RefreshJob(order.retailer, lookup_for(order), kept)
@@ -132,11 +146,12 @@ async def record(
     now: datetime,
     copies: CopyStore,
     interval_s: float,
+    claim: datetime | None = None,
 ) -> Order | None:
     """Record one refresh: what the retailer said, or one more failure and the retry."""
     order = await repository.lock(session, order_id)
-    if order is None or order.status not in lifecycle.REFRESHED_STATUSES:
-        return None  # it moved on (a client call, deletion) while we looked
+    if order is None or order.status not in lifecycle.REFRESHED_STATUSES or _claim_spent(order, claim):
+        return None  # it moved on (a client call, another run, deletion) while we looked
     if result.tracking is None:
         failure = result.failure or Failure(RETAILER_UNAVAILABLE, "the retailer answered nothing")
         order.refresh_failures += 1

@@ -2,7 +2,7 @@
 
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from arq import Retry
@@ -108,13 +108,14 @@ async def refresh_due_orders(ctx: dict[str, Any]) -> int:
         return await refresh.queue_due(session, ctx["clock"]())
 
 
-async def refresh_order(ctx: dict[str, Any], order_id: str) -> None:
+async def refresh_order(ctx: dict[str, Any], order_id: str, claimed_until: str | None = None) -> None:
     """Look one order up at the retailer with its kept session, and record what changed.
-    Safe to run twice: the second run finds the order scheduled later, or final, and records
-    one more lookup at most."""
+    Safe to run twice: a run whose claim is spent (refresh.queue_due) does nothing. Jobs queued
+    before claims were passed have none, and are recorded as they come."""
     oid, settings = uuid.UUID(order_id), ctx["settings"]
+    claim = datetime.fromisoformat(claimed_until) if claimed_until else None
     async with unit_of_work(ctx["sessionmaker"], ctx["redis"]) as session:
-        job = await refresh.start(session, oid, settings.secret_key)
+        job = await refresh.start(session, oid, settings.secret_key, claim)
     if job is None:
         return
     if job.session is None:
@@ -133,4 +134,5 @@ async def refresh_order(ctx: dict[str, Any], order_id: str) -> None:
             now=ctx["clock"](),
             copies=ctx["copies"],
             interval_s=settings.tracking_refresh_s,
+            claim=claim,
         )
