@@ -128,6 +128,7 @@ async def test_cancelled_takes_the_reason_as_the_status(
     [
         ("PUT", "tracking", {"carrier": "UPS"}, "missing_field"),
         ("PUT", "tracking", {"tracking_number": ""}, "invalid_request"),
+        ("PUT", "tracking", {"tracking_number": "   "}, "invalid_request"),
         ("PUT", "tracking", {"tracking_number": "X" * 101}, "invalid_request"),
         ("PUT", "tracking", {"tracking_number": "1Z", "status": "confirmed"}, "invalid_request"),
         (

@@ -182,3 +182,13 @@ async def test_another_account_s_or_mode_s_order_is_404(
         assert response.json()["code"] == "not_found"
     live = await order_in(sessionmaker, owner, "confirmed", test_mode=False)
     assert (await status(client, owner, live)).status_code == 404
+
+
+async def test_a_request_with_no_body_says_the_body_is_required(
+    client: httpx.AsyncClient, accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    seller = await accounts.create()
+    order_id = await order_in(sessionmaker, seller, "confirmed")
+    response = await client.post(f"/v1/order/{order_id}/status", headers=seller.test_headers)
+    assert response.status_code == 400
+    assert response.json() == {"error": "a JSON request body is required", "code": "missing_field"}

@@ -44,8 +44,8 @@ def describe_validation_error(errors: Sequence[Any]) -> tuple[str, str]:
     where = _location(first.get("loc", ()))
     if kind in CUSTOM_CODES:
         return first.get("msg", kind), kind
-    if kind == "missing":
-        return f"{where} is required", "missing_field"
+    if kind == "missing":  # no location: the body itself is missing
+        return (f"{where} is required" if where else "a JSON request body is required"), "missing_field"
     if kind == "json_invalid":
         return "request body is not valid JSON", "invalid_json"
     message = first.get("msg", "invalid value")

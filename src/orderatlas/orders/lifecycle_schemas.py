@@ -4,7 +4,7 @@ cancelled. Field for field as the reference names them."""
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from orderatlas.kit.schemas import RequestModel
@@ -76,8 +76,15 @@ TrackingStatus = Literal["shipped", "out_for_delivery", "delivered"]
 class TrackingPush(RequestModel):
     model_config = ConfigDict(extra="ignore")
 
-    tracking_number: Annotated[str, Field(min_length=1, max_length=100, examples=["1Z999AA10123456784"])]
-    carrier: Annotated[str, Field(max_length=50, examples=["UPS"])] = ""
+    # Trimmed first: a blank tracking number would count as known and never be filled by a refresh.
+    tracking_number: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+        Field(examples=["1Z999AA10123456784"]),
+    ]
+    carrier: Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=50), Field(examples=["UPS"])
+    ] = ""
     status: TrackingStatus = "shipped"
 
 
