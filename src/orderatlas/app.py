@@ -17,7 +17,6 @@ from orderatlas.dashboard.router import router as dashboard_router
 from orderatlas.db import create_engine, create_sessionmaker
 from orderatlas.errors import install_error_handlers
 from orderatlas.jobs import redis_settings, worker_options
-from orderatlas.orders.lifecycle_router import router as order_lifecycle_router
 from orderatlas.orders.router import list_router as orders_list_router
 from orderatlas.orders.router import router as orders_router
 from orderatlas.retailers.registry import Retailers
@@ -26,6 +25,7 @@ from orderatlas.sessions.router import router as sessions_router
 from orderatlas.settings.router import router as settings_router
 from orderatlas.storage.postgres import PostgresCopyStore
 from orderatlas.storage.router import router as copies_router
+from orderatlas.tracking.router import router as tracking_router
 from orderatlas.webhooks.router import router as webhooks_router
 
 
@@ -68,7 +68,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(ratelimit.RateLimitHeaders)
     app.include_router(orders_router)
-    app.include_router(order_lifecycle_router)
+    app.include_router(tracking_router)
     app.include_router(orders_list_router)
     app.include_router(dashboard_router)
     app.include_router(sandbox_router)

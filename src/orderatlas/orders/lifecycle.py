@@ -14,10 +14,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from orderatlas.auth.dependencies import Principal
-from orderatlas.errors import Conflict, NotFound
+from orderatlas.errors import Conflict
 from orderatlas.models import Order
-from orderatlas.models.base import utcnow
 from orderatlas.orders import repository
 from orderatlas.orders import statuses as st
 from orderatlas.storage.base import CopyStore
@@ -90,53 +88,3 @@ async def follow(session: AsyncSession, order: Order, *, now: datetime, copies: 
     order.retailer_session = None  # the session is a secret: kept no longer than it is needed
     if order.order_html_copy and copies is not None:
         await copies.expire(session, order.order_html_copy, now + ORDER_PAGE_KEPT)
-
-
-# The moves a client makes itself (PUT tracking, POST delivered, POST cancelled).
-
-
-async def _own_locked(session: AsyncSession, principal: Principal, reference: str) -> Order:
-    order = await repository.find_for_account(
-        session, principal.account.id, principal.test_mode, reference, for_update=True
-    )
-    if order is None:
-        raise NotFound(f"order {reference} not found")
-    return order
-
-
-async def push_tracking(
-    session: AsyncSession,
-    principal: Principal,
-    reference: str,
-    *,
-    tracking_number: str,
-    carrier: str,
-    status: str,
-    copies: CopyStore,
-) -> Order:
-    """The client's tracking wins over what a refresh finds later (that only fills empty fields)."""
-    order = await _own_locked(session, principal, reference)
-    check_move(order, status)
-    order.tracking_number, order.carrier = tracking_number, carrier or None
-    await move(session, order, status, now=utcnow(), copies=copies)
-    return order
-
-
-async def mark_delivered(
-    session: AsyncSession, principal: Principal, reference: str, *, photo_url: str | None, copies: CopyStore
-) -> Order:
-    order = await _own_locked(session, principal, reference)
-    check_move(order, st.DELIVERED)
-    if photo_url:
-        order.delivery_photo_url = photo_url
-    await move(session, order, st.DELIVERED, now=utcnow(), copies=copies)
-    return order
-
-
-async def mark_cancelled(
-    session: AsyncSession, principal: Principal, reference: str, *, reason: str, copies: CopyStore
-) -> Order:
-    """reason is cancelled or lost. The placement's credits are not refunded: the order was placed."""
-    order = await _own_locked(session, principal, reference)
-    await move(session, order, reason, now=utcnow(), copies=copies)
-    return order

@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 
 from cryptography.exceptions import InvalidTag
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import flag_modified
 
 from orderatlas.jobs import enqueue_after_commit
 from orderatlas.kit.crypto import seal, unseal
@@ -158,7 +157,7 @@ async def record(
         order.next_refresh_at = retry_after_failure(now, interval_s, order.refresh_failures)
         if order.refresh_failures != NOTE_AFTER_FAILURES:
             # Bookkeeping only: a client syncing by updated_at (GET /v1/orders) must not see a change.
-            flag_modified(order, "updated_at")
+            repository.keep_updated_at(order)
         else:
             order.notes = [
                 *order.notes,

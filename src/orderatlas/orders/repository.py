@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import flag_modified
 
 from orderatlas.kit.schemas import storable
 from orderatlas.models import Order, OrderEvent, OrderItem
@@ -98,6 +99,12 @@ async def claim_due_for_refresh(
         .execution_options(synchronize_session=False)
     )
     return list(await session.scalars(stmt))
+
+
+def keep_updated_at(order: Order) -> None:
+    """Flush the order's pending changes without moving updated_at: its column is written with the
+    value it has, so the onupdate default does not fire (bookkeeping a client must not see)."""
+    flag_modified(order, "updated_at")
 
 
 def add_event(session: AsyncSession, order: Order, previous_status: str | None) -> None:

@@ -1,5 +1,6 @@
-"""Lookups at the retailer that a client asks for, with its credentials: POST /v1/order/:id/status
-(the live status and tracking) and POST /v1/order/import (an order placed outside OrderAtlas).
+"""The rules of the routes after checkout: the moves a client makes itself (PUT tracking, POST
+delivered, POST cancelled), and the lookups at the retailer it asks for with its credentials (POST
+/v1/order/:id/status, POST /v1/order/import). Every status change goes through orders/lifecycle.py.
 
 The credentials are used for this request only. The session they log in with is kept, sealed, for
 the automatic refresh while the order is placed or shipping (orders/refresh.py).
@@ -20,7 +21,6 @@ from orderatlas.models.base import utcnow
 from orderatlas.models.credit import IMPORT_DEBIT
 from orderatlas.orders import lifecycle, refresh, repository
 from orderatlas.orders import statuses as st
-from orderatlas.orders.lifecycle_schemas import OrderImport, RetailerLogin
 from orderatlas.retailers.base import (
     ORDER_NOT_FOUND,
     Credentials,
@@ -34,6 +34,7 @@ from orderatlas.retailers.base import (
 )
 from orderatlas.retailers.registry import Retailers, probe_proxy
 from orderatlas.storage.base import CopyStore
+from orderatlas.tracking.schemas import OrderImport, RetailerLogin
 from orderatlas.webhooks.payloads import ORDER_CREATED
 from orderatlas.webhooks.service import emit_order_event
 
@@ -233,4 +234,54 @@ def _imported(
         )
         for i, line in enumerate(history.lines)
     ]
+    return order
+
+
+# The moves a client makes itself (PUT tracking, POST delivered, POST cancelled).
+
+
+async def _own_locked(session: AsyncSession, principal: Principal, reference: str) -> Order:
+    order = await repository.find_for_account(
+        session, principal.account.id, principal.test_mode, reference, for_update=True
+    )
+    if order is None:
+        raise NotFound(f"order {reference} not found")
+    return order
+
+
+async def push_tracking(
+    session: AsyncSession,
+    principal: Principal,
+    reference: str,
+    *,
+    tracking_number: str,
+    carrier: str,
+    status: str,
+    copies: CopyStore,
+) -> Order:
+    """The client's tracking wins over what a refresh finds later (that only fills empty fields)."""
+    order = await _own_locked(session, principal, reference)
+    lifecycle.check_move(order, status)
+    order.tracking_number, order.carrier = tracking_number, carrier or None
+    await lifecycle.move(session, order, status, now=utcnow(), copies=copies)
+    return order
+
+
+async def mark_delivered(
+    session: AsyncSession, principal: Principal, reference: str, *, photo_url: str | None, copies: CopyStore
+) -> Order:
+    order = await _own_locked(session, principal, reference)
+    lifecycle.check_move(order, st.DELIVERED)
+    if photo_url:
+        order.delivery_photo_url = photo_url
+    await lifecycle.move(session, order, st.DELIVERED, now=utcnow(), copies=copies)
+    return order
+
+
+async def mark_cancelled(
+    session: AsyncSession, principal: Principal, reference: str, *, reason: str, copies: CopyStore
+) -> Order:
+    """reason is cancelled or lost. The placement's credits are not refunded: the order was placed."""
+    order = await _own_locked(session, principal, reference)
+    await lifecycle.move(session, order, reason, now=utcnow(), copies=copies)
     return order

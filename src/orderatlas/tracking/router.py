@@ -8,9 +8,9 @@ from orderatlas.errors import error_responses
 from orderatlas.idempotency.decorator import idempotent
 from orderatlas.kit.time import iso_z
 from orderatlas.models import Order
-from orderatlas.orders import lifecycle, lookups
 from orderatlas.orders import statuses as st
-from orderatlas.orders.lifecycle_schemas import (
+from orderatlas.tracking import service
+from orderatlas.tracking.schemas import (
     CancelledIn,
     DeliveredIn,
     Marked,
@@ -33,7 +33,7 @@ async def import_order(
     """Bring in an order placed outside OrderAtlas, read from the retailer's order history. Costs
     `order_import` credits (1), debited with the order; honours `Idempotency-Key`."""
     state = request.app.state
-    order, balance = await lookups.import_order(
+    order, balance = await service.import_order(
         session, principal, body, retailers=state.retailers, settings=state.settings
     )
     return OrderImported(
@@ -55,7 +55,7 @@ async def check_status(
     """Ask the retailer for the live status and tracking now, with the account credentials, and
     record what changed (events, webhooks, copies)."""
     state = request.app.state
-    order = await lookups.check_status(
+    order = await service.check_status(
         session,
         principal,
         order_id,
@@ -80,7 +80,7 @@ async def push_tracking(
     order_id: str, body: TrackingPush, request: Request, session: SessionDep, principal: PrincipalDep
 ) -> TrackingAnswer:
     """Push tracking from the client's side; `status` defaults to `shipped`."""
-    order = await lifecycle.push_tracking(
+    order = await service.push_tracking(
         session,
         principal,
         order_id,
@@ -108,7 +108,7 @@ async def mark_delivered(
 ) -> Marked:
     """Mark the order delivered, optionally with a delivery photo URL."""
     photo = body.delivery_photo_url if body else None
-    order = await lifecycle.mark_delivered(
+    order = await service.mark_delivered(
         session, principal, order_id, photo_url=photo, copies=request.app.state.copies
     )
     return Marked(order_id=_named(order, order_id), status=order.status, message="Order marked as delivered")
@@ -124,7 +124,7 @@ async def mark_cancelled(
 ) -> Marked:
     """Mark the order cancelled (`reason: cancelled`, the default) or lost (`reason: lost`)."""
     reason = body.reason if body else st.CANCELLED
-    order = await lifecycle.mark_cancelled(
+    order = await service.mark_cancelled(
         session, principal, order_id, reason=reason, copies=request.app.state.copies
     )
     return Marked(
