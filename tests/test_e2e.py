@@ -47,9 +47,9 @@ def test_accounts_create_prints_keys_once_and_refuses_a_taken_email(data_dir: Pa
     assert '"code": "email_taken"' in again.stderr  # the first run's data survived the restart
 
 
-def test_migrate_is_repeatable(data_dir: Path) -> None:
-    for _ in range(2):
-        done = run_cli("migrate", data_dir=data_dir)
+def test_migrate_is_repeatable(empty_data_dir: Path) -> None:
+    for _ in range(2):  # the first run on a brand-new data dir: initdb, the whole chain of migrations
+        done = run_cli("migrate", data_dir=empty_data_dir)
         assert done.returncode == 0, done.stderr
 
 
