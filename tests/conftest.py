@@ -41,7 +41,6 @@ from tests.factories import AccountFactory
 from tests.fake_stripe import FakeStripeServer
 from tests.process import Service, clean_env, create_account, free_port, wait_healthy
 
-
 # Test clusters need no durability against a power cut (no test crashes the machine), and fsync
 # on a shared CI disk costs seconds per run. Every process still writes every byte it would.
 FAST_POSTGRES_CONF = "\n# tests/conftest.py\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
