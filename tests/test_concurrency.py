@@ -11,7 +11,8 @@ from orderatlas.kit.crypto import sha256_hex
 from tests.conftest import LiveService
 from tests.factories import legacy_order
 
-pytestmark = pytest.mark.asyncio
+# One `orderatlas serve` for the module and test_fuzz.py: under xdist they run on one worker.
+pytestmark = [pytest.mark.asyncio, pytest.mark.xdist_group("live_service")]
 
 
 def _account_state(live: LiveService, api_key: str) -> dict[str, Any]:

@@ -14,6 +14,9 @@ from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from tests.conftest import LiveService
 
+# One `orderatlas serve` for the module and test_concurrency.py: under xdist they run on one worker.
+pytestmark = pytest.mark.xdist_group("live_service")
+
 SEED = 20261122
 MAX_EXAMPLES = 40
 
