@@ -73,7 +73,10 @@ def main() -> int:
     port = str(free_port())
     base_url = f"http://127.0.0.1:{port}"
     serve = Service(
-        ["serve", "--port", port], data_dir, workdir / "serve.log", clean_env(ORDERATLAS_LOG_LEVEL="WARNING")
+        ["serve", "--port", port],
+        data_dir,
+        workdir / "serve.log",
+        clean_env(production_intervals=True, ORDERATLAS_LOG_LEVEL="WARNING"),
     )
     try:
         wait_healthy(base_url, serve)

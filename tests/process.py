@@ -23,14 +23,22 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def clean_env(**extra: str) -> dict[str, str]:
+# Test-only worker intervals (production: 0.5 s and 5 s), so that a test waits on the product,
+# not on idle intervals. Benchmarks pass production_intervals=True to measure the defaults.
+TEST_INTERVALS = {"ORDERATLAS_WORKER_POLL_DELAY_S": "0.05", "ORDERATLAS_WORKER_SWEEP_EVERY_S": "1"}
+
+
+def clean_env(*, production_intervals: bool = False, **extra: str) -> dict[str, str]:
     """The caller's environment without any ORDERATLAS_* setting: the embedded default.
 
     DNS lookups are off: a test must never send a packet beyond loopback, and a fuzzed
     webhook_url host would otherwise be looked up. Rate limits are off too (accounts are created
     unlimited, failed keys are not counted): tests and benchmarks send far more than 60 requests
-    a minute; the rate-limit tests pass the limits they are about in `extra`."""
+    a minute; the rate-limit tests pass the limits they are about in `extra`. Workers use
+    TEST_INTERVALS unless `production_intervals`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERATLAS_")}
+    if not production_intervals:
+        env.update(TEST_INTERVALS)
     env["ORDERATLAS_WEBHOOK_RESOLVE_DNS"] = "false"
     env["ORDERATLAS_DEFAULT_RATE_LIMIT"] = "0"
     env["ORDERATLAS_INVALID_KEY_RATE_LIMIT"] = "0"

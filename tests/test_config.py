@@ -36,3 +36,26 @@ def test_the_placement_price_reads_only_orderatlas_variables(monkeypatch: pytest
     monkeypatch.setenv("ORDERATLAS_COST_ORDER_PLACEMENT", "7")  # and the new name wins over it
     assert Settings().cost_order_placement == 7
     assert Settings(cost_order_placement=3).cost_order_placement == 3
+
+
+def test_worker_intervals_default_to_arqs_and_reach_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    from orderatlas.jobs import worker_options
+
+    defaults = worker_options(Settings(redis_url="redis://127.0.0.1:1/0"))
+    assert defaults["poll_delay"] == 0.5
+    sweeps = [
+        job
+        for job in defaults["cron_jobs"]
+        if job.name.endswith(("dispatch_due_webhooks", "refresh_due_orders"))
+    ]
+    assert len(sweeps) == 2 and all(job.second == set(range(0, 60, 5)) for job in sweeps)
+    monkeypatch.setenv("ORDERATLAS_WORKER_POLL_DELAY_S", "0.05")
+    monkeypatch.setenv("ORDERATLAS_WORKER_SWEEP_EVERY_S", "1")
+    tuned = worker_options(Settings(redis_url="redis://127.0.0.1:1/0"))
+    assert tuned["poll_delay"] == 0.05
+    assert all(
+        job.second == set(range(60)) for job in tuned["cron_jobs"] if job.name in {j.name for j in sweeps}
+    )
+    monkeypatch.setenv("ORDERATLAS_WORKER_SWEEP_EVERY_S", "7")  # would run at :49 and again at :00
+    with pytest.raises(ValidationError, match="must divide 60"):
+        Settings()

@@ -120,8 +120,9 @@ def test_a_sandbox_order_walks_to_delivered_with_one_webhook_per_step_and_no_cli
 ) -> None:
     port = str(free_port())
     base_url = f"http://127.0.0.1:{port}"
-    # Well over the 5 s refresh sweep, so that each step is seen on its own even on a busy machine.
-    env = clean_env(ORDERATLAS_SANDBOX_SHIP_AFTER_S="10", ORDERATLAS_WEBHOOK_ALLOW_PRIVATE_NETWORKS="true")
+    # Four times clean_env's 1 s refresh sweep (as 10 s was twice the default 5 s), so that each step
+    # is seen on its own even on a busy machine.
+    env = clean_env(ORDERATLAS_SANDBOX_SHIP_AFTER_S="4", ORDERATLAS_WEBHOOK_ALLOW_PRIVATE_NETWORKS="true")
     serve = Service(["serve", "--port", port], data_dir, tmp_path / "serve.log", env)
     with running_receiver() as receiver:
         try:

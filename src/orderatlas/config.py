@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     sandbox_ship_after_s: float = Field(default=60.0, ge=0)
 
     worker_max_jobs: int = Field(default=10, ge=1)
+    # An idle worker looks at the queue this often (arq's poll_delay); tests lower it, as each
+    # job a spawned worker picks up would otherwise wait up to this long.
+    worker_poll_delay_s: float = Field(default=0.5, gt=0, le=60)
+    # The webhook dispatch and tracking refresh sweeps run at each multiple of this many seconds
+    # past the minute, so it must divide 60.
+    worker_sweep_every_s: int = Field(default=5, ge=1, le=60)
     checkout_job_timeout_s: int = Field(default=600, ge=1)
     # After an adapter error the job is retried this much later, and the retry reconciles.
     checkout_retry_delay_s: float = Field(default=5.0, ge=0)
@@ -127,6 +133,13 @@ class Settings(BaseSettings):
         if self.topup_min_credits > self.topup_max_credits:
             raise ValueError("ORDERATLAS_TOPUP_MIN_CREDITS must not exceed ORDERATLAS_TOPUP_MAX_CREDITS")
         return self
+
+    @field_validator("worker_sweep_every_s")
+    @classmethod
+    def _sweep_divides_a_minute(cls, value: int) -> int:
+        if 60 % value:
+            raise ValueError("ORDERATLAS_WORKER_SWEEP_EVERY_S must divide 60 (1, 2, 3, 4, 5, 6, 10, 15 ...)")
+        return value
 
     @model_validator(mode="after")
     def _lease_outlives_a_send(self) -> "Settings":

@@ -73,13 +73,13 @@ def worker_options(settings: Any, **overrides: Any) -> dict[str, Any]:
     from orderatlas.storage.tasks import purge_expired_copies
     from orderatlas.webhooks.tasks import deliver_webhook, dispatch_due_webhooks, purge_webhook_history
 
-    every_5_s = set(range(0, 60, 5))
+    sweeps = set(range(0, 60, settings.worker_sweep_every_s))
     options: dict[str, Any] = {
         "functions": [checkout_order, deliver_webhook, refresh_order],
         "cron_jobs": [
             cron(sweep_stuck_orders, second=0, run_at_startup=True),
-            cron(dispatch_due_webhooks, second=every_5_s, run_at_startup=True),
-            cron(refresh_due_orders, second=every_5_s, run_at_startup=True),
+            cron(dispatch_due_webhooks, second=sweeps, run_at_startup=True),
+            cron(refresh_due_orders, second=sweeps, run_at_startup=True),
             cron(purge_idempotency_keys, minute=7, second=0),
             cron(purge_expired_copies, minute=23, second=0),
             cron(purge_webhook_history, hour=3, minute=17, second=0),
@@ -89,6 +89,7 @@ def worker_options(settings: Any, **overrides: Any) -> dict[str, Any]:
         "on_shutdown": _shutdown,
         "ctx": {"settings": settings},
         "max_jobs": settings.worker_max_jobs,
+        "poll_delay": settings.worker_poll_delay_s,
         "job_timeout": settings.checkout_job_timeout_s,
         "keep_result": 0,
         "keep_result_forever": False,
