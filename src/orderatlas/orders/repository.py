@@ -83,16 +83,21 @@ async def claim_due_for_refresh(
     """Take up to `limit` orders whose refresh is due, oldest due first, pushing each one's
     next_refresh_at to `lease_until` so no other sweep takes it meanwhile (SKIP LOCKED: two
     sweeps at once split the work instead of queueing behind each other)."""
+    # A MATERIALIZED CTE, not `id IN (subquery)`: PostgreSQL may run a LIMIT ... SKIP LOCKED
+    # subquery more than once inside an UPDATE and then claim more than `limit` rows, or rows that
+    # are not the longest overdue.
     due = (
         select(Order.id)
         .where(Order.next_refresh_at <= now)
         .order_by(Order.next_refresh_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
+        .cte("due")
+        .prefix_with("MATERIALIZED")
     )
     stmt = (
         update(Order)
-        .where(Order.id.in_(due.scalar_subquery()))
+        .where(Order.id == due.c.id)
         # updated_at kept: a claim changes nothing a client sees (GET /v1/orders?updated_after=).
         .values(next_refresh_at=lease_until, updated_at=Order.updated_at)
         .returning(Order.id)
