@@ -33,10 +33,11 @@ from orderatlas.app import create_app
 from orderatlas.config import Settings
 from orderatlas.db import create_engine, create_sessionmaker
 from orderatlas.embedded import embedded_services
-from orderatlas.jobs import redis_settings, worker_options
+from orderatlas.jobs import redis_settings
 from orderatlas.migrate import upgrade
 from orderatlas.models import Base
 from orderatlas.models.base import utcnow
+from orderatlas.worker import worker_options
 from tests.factories import AccountFactory
 from tests.fake_stripe import FakeStripeServer
 from tests.process import Service, clean_env, create_account, free_port, wait_healthy

@@ -39,7 +39,7 @@ def test_the_placement_price_reads_only_orderatlas_variables(monkeypatch: pytest
 
 
 def test_worker_intervals_default_to_arqs_and_reach_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:
-    from orderatlas.jobs import worker_options
+    from orderatlas.worker import worker_options
 
     defaults = worker_options(Settings(redis_url="redis://127.0.0.1:1/0"))
     assert defaults["poll_delay"] == 0.5

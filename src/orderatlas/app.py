@@ -16,7 +16,7 @@ from orderatlas.config import Settings
 from orderatlas.dashboard.router import router as dashboard_router
 from orderatlas.db import create_engine, create_sessionmaker
 from orderatlas.errors import install_error_handlers
-from orderatlas.jobs import redis_settings, worker_options
+from orderatlas.jobs import redis_settings
 from orderatlas.orders.router import list_router as orders_list_router
 from orderatlas.orders.router import router as orders_router
 from orderatlas.retailers.registry import Retailers
@@ -27,6 +27,7 @@ from orderatlas.storage.postgres import PostgresCopyStore
 from orderatlas.storage.router import router as copies_router
 from orderatlas.tracking.router import router as tracking_router
 from orderatlas.webhooks.router import router as webhooks_router
+from orderatlas.worker import worker_options
 
 
 def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:

@@ -94,7 +94,7 @@ def worker(data_dir: DataDir = None) -> None:
     _configure(data_dir)
     from arq import Worker
 
-    from orderatlas.jobs import worker_options
+    from orderatlas.worker import worker_options
 
     with _services(settings):
         Worker(**worker_options(settings)).run()

@@ -394,8 +394,8 @@ async def test_a_finished_job_run_again_changes_nothing(
     sessionmaker: async_sessionmaker[AsyncSession],
     settings: Any,
 ) -> None:
-    from orderatlas.jobs import _startup
     from orderatlas.orders.tasks import checkout_order
+    from orderatlas.worker import _startup
 
     seller = await accounts.create(test_credits=10)
     order_id = await place(client, seller, legacy_order(account_email="buyer+checkout_blocked@example.com"))

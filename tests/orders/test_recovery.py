@@ -184,8 +184,8 @@ async def test_sweep_leaves_an_order_whose_job_is_still_queued(
     sessionmaker: async_sessionmaker[AsyncSession],
     settings: Settings,
 ) -> None:
-    from orderatlas.jobs import _startup
     from orderatlas.orders.tasks import sweep_stuck_orders
+    from orderatlas.worker import _startup
 
     seller = await accounts.create(test_credits=10)
     order_id = await place(client, seller, legacy_order())
