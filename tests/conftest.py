@@ -13,6 +13,7 @@ if not hasattr(Node, "_nodeid"):
         lambda self: str(self._id), lambda self, value: setattr(self, "_id", NodeId.parse(value))
     )
 
+import asyncio
 import shutil
 import subprocess
 import tempfile
@@ -37,7 +38,7 @@ from orderatlas.jobs import redis_settings
 from orderatlas.migrate import upgrade
 from orderatlas.models import Base
 from orderatlas.models.base import utcnow
-from orderatlas.worker import worker_options
+from orderatlas.worker import QUEUES, WEBHOOKS, worker_options
 from tests.factories import AccountFactory
 from tests.fake_stripe import FakeStripeServer
 from tests.process import Service, clean_env, create_account, free_port, wait_healthy
@@ -221,17 +222,23 @@ class Clock:
 
 
 class WorkerRunner:
-    """Runs the real arq worker, in burst mode: every queued job, then return.
+    """Runs the real arq workers, in burst mode: every queued job, then return.
 
-    Cron jobs (the stuck-order sweep runs at start-up) are left out unless asked for, so that
-    the count of completed jobs is the count of checkouts. `clock` replaces the worker's time.
+    Both queues' workers run at once, as in `orderatlas worker`; then the webhook queue's once
+    more, for the sends queued after it had emptied. Cron jobs (the stuck-order sweep runs at
+    start-up) are left out unless asked for, so that the count of completed jobs is the count of
+    checkouts (and sends). `clock` replaces the worker's time.
     """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
     async def run(self, *, with_cron: bool = False, clock: Clock | None = None) -> int:
-        options = worker_options(self.settings, burst=True, poll_delay=0.01, handle_signals=False)
+        first = await asyncio.gather(*(self._burst(queue, with_cron, clock) for queue in QUEUES))
+        return sum(first) + await self._burst(WEBHOOKS, with_cron, clock)
+
+    async def _burst(self, queue: str, with_cron: bool, clock: Clock | None) -> int:
+        options = worker_options(self.settings, queue, burst=True, poll_delay=0.01, handle_signals=False)
         if clock is not None:
             options["ctx"] = {**options["ctx"], "clock": clock}
         if not with_cron:

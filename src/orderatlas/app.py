@@ -5,7 +5,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from arq import Worker, create_pool
+from arq import create_pool
 from fastapi import FastAPI
 
 from orderatlas.api_keys.router import router as api_keys_router
@@ -27,7 +27,7 @@ from orderatlas.storage.postgres import PostgresCopyStore
 from orderatlas.storage.router import router as copies_router
 from orderatlas.tracking.router import router as tracking_router
 from orderatlas.webhooks.router import router as webhooks_router
-from orderatlas.worker import worker_options
+from orderatlas.worker import workers
 
 
 def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
@@ -45,15 +45,16 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
         app.state.retailers = Retailers(app.state.sessionmaker, settings)
         app.state.stripe = StripeGateway(settings)
         app.state.copies = PostgresCopyStore()
-        worker = Worker(**worker_options(settings, handle_signals=False)) if run_worker else None
-        worker_task = asyncio.create_task(worker.async_run()) if worker else None
+        running = workers(settings) if run_worker else []
+        worker_tasks = [asyncio.create_task(worker.async_run()) for worker in running]
         try:
             yield
         finally:
-            if worker and worker_task:
-                worker_task.cancel()
+            for task in worker_tasks:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await worker_task
+                    await task
+            for worker in running:
                 await worker.close()
             await app.state.stripe.aclose()
             await limiter_redis.aclose()

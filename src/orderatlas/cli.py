@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -88,16 +89,31 @@ def api(host: Host = "127.0.0.1", port: Port = 8000, data_dir: DataDir = None) -
     _serve(host, port, run_worker=False)
 
 
+class WorkerQueue(StrEnum):
+    all = "all"
+    checkouts = "checkouts"
+    webhooks = "webhooks"
+
+
+Queue = Annotated[
+    WorkerQueue,
+    typer.Option(
+        "--queue",
+        help="all: checkouts and webhook sends, each in slots of its own (ORDERATLAS_WORKER_MAX_JOBS, "
+        "ORDERATLAS_WEBHOOK_MAX_JOBS); checkouts or webhooks: only that one.",
+    ),
+]
+
+
 @app.command()
-def worker(data_dir: DataDir = None) -> None:
-    """Run a checkout worker. Run any number of these against one PostgreSQL and Redis."""
+def worker(data_dir: DataDir = None, queue: Queue = WorkerQueue.all) -> None:
+    """Run a worker: checkouts and webhook sends. Run any number of these against one PostgreSQL and Redis."""
     _configure(data_dir)
-    from arq import Worker
+    from orderatlas import worker as registry
 
-    from orderatlas.worker import worker_options
-
+    queues = registry.QUEUES if queue is WorkerQueue.all else (queue.value,)
     with _services(settings):
-        Worker(**worker_options(settings)).run()
+        asyncio.run(registry.run(settings, queues))
 
 
 @app.command()

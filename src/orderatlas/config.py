@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     # The webhook dispatch and tracking refresh sweeps run at each multiple of this many seconds
     # past the minute, so it must divide 60.
     worker_sweep_every_s: int = Field(default=5, ge=1, le=60)
+    # Webhook sends one worker process runs at once, in slots of their own (not worker_max_jobs).
+    webhook_max_jobs: int = Field(default=10, ge=1)
     checkout_job_timeout_s: int = Field(default=600, ge=1)
     # After an adapter error the job is retried this much later, and the retry reconciles.
     checkout_retry_delay_s: float = Field(default=5.0, ge=0)

@@ -18,10 +18,13 @@ class QueuedJob:
     function: str
     args: tuple[Any, ...]
     job_id: str | None
+    queue: str | None  # None: arq's default queue, the checkout worker's
 
 
-def enqueue_after_commit(session: AsyncSession, function: str, *args: Any, job_id: str | None = None) -> None:
-    session.info.setdefault(_PENDING, []).append(QueuedJob(function, args, job_id))
+def enqueue_after_commit(
+    session: AsyncSession, function: str, *args: Any, job_id: str | None = None, queue: str | None = None
+) -> None:
+    session.info.setdefault(_PENDING, []).append(QueuedJob(function, args, job_id, queue))
 
 
 def discard_pending_jobs(session: AsyncSession) -> None:
@@ -34,7 +37,7 @@ async def send_pending_jobs(session: AsyncSession, redis: ArqRedis | None) -> No
         raise RuntimeError("jobs were queued but no Redis pool is configured")
     for job in jobs:
         assert redis is not None
-        await redis.enqueue_job(job.function, *job.args, _job_id=job.job_id)
+        await redis.enqueue_job(job.function, *job.args, _job_id=job.job_id, _queue_name=job.queue)
 
 
 def redis_settings(url: str) -> RedisSettings:

@@ -27,6 +27,9 @@ from orderatlas.webhooks.payloads import discord_embed, order_payload
 from orderatlas.webhooks.signing import USER_AGENT, signature_headers
 
 DELIVER_JOB = "deliver_webhook"
+# Sends have a queue and worker slots of their own (worker.py): a receiver that never answers
+# holds up only other sends, never a checkout.
+WEBHOOK_QUEUE = "orderatlas:webhooks"
 
 
 async def emit_order_event(
@@ -55,7 +58,7 @@ async def emit_order_event(
                 id=uuid.uuid4(), event=record, account_id=order.account_id, target=target, url=url
             )
             session.add(delivery)
-            enqueue_after_commit(session, DELIVER_JOB, str(delivery.id))
+            enqueue_after_commit(session, DELIVER_JOB, str(delivery.id), queue=WEBHOOK_QUEUE)
 
 
 @dataclass(frozen=True)
@@ -148,7 +151,11 @@ async def queue_due(session: AsyncSession, limit: int) -> int:
     due = await repository.due(session, utcnow(), limit)
     for delivery_id, attempts in due:
         enqueue_after_commit(
-            session, DELIVER_JOB, str(delivery_id), job_id=f"webhook:{delivery_id}:{attempts + 1}"
+            session,
+            DELIVER_JOB,
+            str(delivery_id),
+            job_id=f"webhook:{delivery_id}:{attempts + 1}",
+            queue=WEBHOOK_QUEUE,
         )
     return len(due)
 
@@ -164,7 +171,7 @@ async def redeliver(session: AsyncSession, account_id: uuid.UUID, delivery_id: u
         )
     delivery.state, delivery.cycle_attempts, delivery.delivered_at = PENDING, 0, None
     delivery.next_attempt_at, delivery.locked_until = utcnow(), None
-    enqueue_after_commit(session, DELIVER_JOB, str(delivery.id))
+    enqueue_after_commit(session, DELIVER_JOB, str(delivery.id), queue=WEBHOOK_QUEUE)
     return delivery
 
 
