@@ -59,6 +59,8 @@ class CreditTransaction(UUIDPk, CreatedAt, Base):
             postgresql_where=text("type = 'deposit'"),
         ),
         Index("ix_credit_transactions_history", "account_id", "test_mode", "seq"),
+        # The foreign key's ON DELETE SET NULL (DELETE /v1/order/:id) finds an order's rows here.
+        Index("ix_credit_transactions_order_id", "order_id"),
     )
 
     account_id: Mapped[uuid.UUID] = mapped_column(

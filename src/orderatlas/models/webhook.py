@@ -24,6 +24,8 @@ FAILED = "failed"
 
 class WebhookEvent(UUIDPk, CreatedAt, Base):
     __tablename__ = "webhook_events"
+    # The daily purge takes the old end of this.
+    __table_args__ = (Index("ix_webhook_events_created_at", "created_at"),)
 
     account_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("accounts.id", ondelete="CASCADE"), index=True, nullable=False
