@@ -225,9 +225,12 @@ class WorkerRunner:
     """Runs the real arq workers, in burst mode: every queued job, then return.
 
     Both queues' workers run at once, as in `orderatlas worker`; then the webhook queue's once
-    more, for the sends queued after it had emptied. Cron jobs (the stuck-order sweep runs at
-    start-up) are left out unless asked for, so that the count of completed jobs is the count of
-    checkouts (and sends). `clock` replaces the worker's time.
+    more, for the sends queued after it had emptied. Sends go one at a time, in the order they
+    were queued: production sends concurrently and promises no order (docs/webhooks.md), but
+    tests that read events in firing order must not depend on which of two sends wins a race.
+    Cron jobs (the stuck-order sweep runs at start-up) are left out unless asked for, so that
+    the count of completed jobs is the count of checkouts (and sends). `clock` replaces the
+    worker's time.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -239,6 +242,8 @@ class WorkerRunner:
 
     async def _burst(self, queue: str, with_cron: bool, clock: Clock | None) -> int:
         options = worker_options(self.settings, queue, burst=True, poll_delay=0.01, handle_signals=False)
+        if queue == WEBHOOKS:
+            options["max_jobs"] = 1
         if clock is not None:
             options["ctx"] = {**options["ctx"], "clock": clock}
         if not with_cron:
