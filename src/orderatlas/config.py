@@ -116,6 +116,8 @@ class Settings(BaseSettings):
     orders_sync_settle_s: int = Field(default=2, ge=0, le=3600)
 
     log_level: str = "INFO"
+    # uvicorn's line per request (at INFO): off by default, it costs a share of every fast request.
+    access_log: bool = False
 
     @field_validator("webhook_retry_schedule_s", mode="before")
     @classmethod

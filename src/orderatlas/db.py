@@ -27,7 +27,10 @@ def async_url(url: str) -> str:
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(async_url(url), pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+    # No pool_pre_ping: it costs a round trip on every checkout from the pool. A connection that
+    # PostgreSQL dropped fails the one statement that finds it (SQLAlchemy then discards the whole
+    # pool's stale connections); a job is retried, a client retries with its Idempotency-Key.
+    return create_async_engine(async_url(url), pool_size=pool_size, max_overflow=10)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

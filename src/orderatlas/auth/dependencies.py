@@ -4,6 +4,7 @@ It is also where every authenticated request is counted against the rate limit (
 the account's limit per key mode, or, for a missing or unknown key, a limit per client address.
 """
 
+import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -29,14 +30,54 @@ _api_key_header = APIKeyHeader(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """What a request knows of its account: read with the key, in the same statement."""
+
+    id: uuid.UUID
+    email: str
+    rate_limit: int
+    credit_balance: int
+    test_credit_balance: int
+    webhook_url: str | None
+    discord_webhook_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CallerKey:
+    id: uuid.UUID
+    mode: str
+    webhook_url: str | None
+    discord_webhook_url: str | None
+
+    @property
+    def is_test(self) -> bool:
+        return self.mode == "test"
+
+
 @dataclass(frozen=True)
 class Principal:
-    account: Account
-    api_key: ApiKey
+    """The caller. Routes read the account's id, email and rate limit and the key's id and mode;
+    an Account and ApiKey row serve as well (scripts and tests build it from those)."""
+
+    account: Caller | Account
+    api_key: CallerKey | ApiKey
 
     @property
     def test_mode(self) -> bool:
         return self.api_key.is_test
+
+    @property
+    def balance_at_authentication(self) -> int:
+        """The key's mode's balance as the request began: for reads, never for a decision."""
+        account = self.account
+        return account.test_credit_balance if self.test_mode else account.credit_balance
+
+    @property
+    def webhook_targets(self) -> tuple[str | None, str | None, str | None, str | None]:
+        """Where this caller's order events go (webhooks.service.emit_order_event's targets)."""
+        account, key = self.account, self.api_key
+        return account.webhook_url, account.discord_webhook_url, key.webhook_url, key.discord_webhook_url
 
 
 async def _count(request: Request, window_key: str, limit: int, calls_key: str | None = None) -> None:
@@ -62,7 +103,17 @@ async def authenticate(
     found = await active_key_by_hash(session, sha256_hex(api_key.strip()))
     if found is None:
         raise await _refuse(request, "invalid API key")
-    principal = Principal(account=found[1], api_key=found[0])
+    account = Caller(
+        found.account_id,
+        found.email,
+        found.rate_limit,
+        found.credit_balance,
+        found.test_credit_balance,
+        found.webhook_url,
+        found.discord_webhook_url,
+    )
+    key = CallerKey(found.key_id, found.mode, found.key_webhook_url, found.key_discord_webhook_url)
+    principal = Principal(account=account, api_key=key)
     # Each key mode has its own window: a test suite hammering the sandbox never throttles live traffic.
     window_key, calls_key = account_keys(principal.account.id, principal.api_key.mode)
     await _count(request, window_key, principal.account.rate_limit, calls_key)

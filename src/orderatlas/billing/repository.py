@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -80,6 +80,39 @@ async def insert_entry_once(session: AsyncSession, entry: Entry) -> uuid.UUID | 
         .returning(CreditTransaction.id)
     )
     return inserted
+
+
+async def insert_entry_once_and_debit(
+    session: AsyncSession, entry: Entry, cost: int
+) -> tuple[uuid.UUID | None, int | None]:
+    """insert_entry_once, then add_to_balance(-cost) only if the row went in, in one statement.
+
+    Returns (the new row's id or None when it was there already, the new balance or None when
+    the row was there already or the balance could not cover the cost)."""
+    column = _balance(entry.test_mode)
+    entry_cte = (
+        pg_insert(CreditTransaction)
+        .values({**entry.values(), "created_at": utcnow()})  # a CTE's INSERT gets no Python defaults
+        .on_conflict_do_nothing()
+        .returning(CreditTransaction.id)
+        .cte("entry")
+    )
+    debit_cte = (
+        update(Account)
+        .where(Account.id == entry.account_id, column >= cost, exists(select(entry_cte.c.id)))
+        .values({column: column - cost})
+        .returning(column)
+        .cte("debit")
+    )
+    row = (
+        await session.execute(
+            select(
+                select(entry_cte.c.id).scalar_subquery().label("entry_id"),
+                select(debit_cte.c[column.key]).scalar_subquery().label("balance"),
+            )
+        )
+    ).one()
+    return row.entry_id, None if row.balance is None else int(row.balance)
 
 
 async def delete_uncommitted_entry(session: AsyncSession, entry_id: uuid.UUID) -> None:

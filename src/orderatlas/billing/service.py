@@ -69,10 +69,10 @@ async def charge(
     if cost <= 0:
         return await repository.current_balance(session, account_id, test_mode=test_mode)
     entry = Entry(account_id, test_mode, -cost, type_, description, order_id=order_id)
-    entry_id = await repository.insert_entry_once(session, entry)
+    # One statement, one round trip: the account's row lock is held from here to the commit.
+    entry_id, new_balance = await repository.insert_entry_once_and_debit(session, entry, cost)
     if entry_id is None:  # charged before
         return await repository.current_balance(session, account_id, test_mode=test_mode)
-    new_balance = await repository.add_to_balance(session, account_id, -cost, test_mode=test_mode)
     if new_balance is None:
         # Not committed, so never seen: the ledger stays append-only for everyone else. A caller
         # that carries on after the 402 (a job skipping what it can't pay for) keeps no stray row.

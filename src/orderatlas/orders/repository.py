@@ -7,12 +7,15 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     DateTime,
+    Row,
     Text,
     Uuid,
     and_,
+    bindparam,
     cast,
     delete,
     func,
+    inspect,
     literal,
     or_,
     select,
@@ -21,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
 from orderatlas.kit.schemas import storable
@@ -60,17 +63,53 @@ async def find_for_account(
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+# The order's columns under their attribute names, and its lines as JSON: GET /v1/order/:id in
+# one statement, built once, with no ORM instances to load.
+_COLUMNS = [column.label(name) for name, column in inspect(Order).columns.items()]
+
+
+def _read_statement(by_platform_order_id: bool) -> Any:
+    match = (
+        and_(Order.platform_order_id == bindparam("reference"), Order.platform_order_id != "")
+        if by_platform_order_id
+        else Order.id == bindparam("order_id")
+    )
+    return (
+        select(*_COLUMNS, _items_json().label("lines"))
+        .where(Order.account_id == bindparam("account_id"), Order.test_mode == bindparam("test_mode"), match)
+        .order_by(Order.created_at.desc())
+        .limit(1)
+    )
+
+
+async def read_for_account(
+    session: AsyncSession, account_id: uuid.UUID, test_mode: bool, reference: str
+) -> Row[Any] | None:
+    """find_for_account's order, for reading: a row of its columns plus `lines`, its items as JSON."""
+    if not storable(reference):
+        return None
+    order_id = _parse_uuid(reference)
+    stmt, params = (
+        (_READ_BY_ID, {"order_id": order_id})
+        if order_id is not None
+        else (_READ_BY_PLATFORM_ID, {"reference": reference})
+    )
+    params |= {"account_id": account_id, "test_mode": test_mode}
+    return (await session.execute(stmt, params)).one_or_none()
+
+
 async def lock(session: AsyncSession, order_id: uuid.UUID) -> Order | None:
     """The order, locked and read afresh (populate_existing): a session that read it before the
-    lock must not keep acting on what it saw then."""
+    lock must not keep acting on what it saw then. Its items come in the same statement (a join,
+    not a second SELECT): the checkout runs this twice."""
     stmt = (
         select(Order)
         .where(Order.id == order_id)
-        .options(selectinload(Order.items))
+        .options(joinedload(Order.items))
         .with_for_update(of=Order)
         .execution_options(populate_existing=True)
     )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    return (await session.execute(stmt)).unique().scalar_one_or_none()
 
 
 async def get(session: AsyncSession, order_id: uuid.UUID) -> Order | None:
@@ -210,3 +249,7 @@ async def list_page(
     columns: list[Any] = [Order, _items_json()] if with_items else [Order]
     rows = await session.execute(select(*columns).where(*conditions).order_by(*order).limit(limit))
     return [(row[0], row[1] if with_items else None) for row in rows]
+
+
+_READ_BY_ID = _read_statement(by_platform_order_id=False)
+_READ_BY_PLATFORM_ID = _read_statement(by_platform_order_id=True)

@@ -6,7 +6,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from orderatlas.auth.dependencies import PrincipalDep
-from orderatlas.billing.service import current_balance
 from orderatlas.db import SessionDep
 from orderatlas.errors import error_responses
 from orderatlas.idempotency.decorator import idempotent
@@ -53,8 +52,11 @@ async def get_order(
     order_id: str, request: Request, session: SessionDep, principal: PrincipalDep
 ) -> OrderDetail:
     order = await service.get_order(session, principal, order_id)
-    balance = await current_balance(session, principal.account.id, test_mode=principal.test_mode)
-    return order_detail(order, balance, links_for(request))
+    # The balance read with the key, in the request's first statement: one round trip fewer.
+    balance = principal.balance_at_authentication
+    return OrderDetail(
+        **_fields(order, links_for(request)), items=_lines(order, order.lines), credits_remaining=balance
+    )
 
 
 @router.delete("/{order_id}", response_model=OrderDeleted, responses=error_responses(404, 409))
@@ -142,7 +144,7 @@ async def list_orders(
     )
 
 
-def _money(order: Order) -> Any:
+def _money(order: Any) -> Any:
     market = MARKETPLACES[order.platform]
 
     def money(amount: Decimal | None) -> str:
@@ -151,7 +153,7 @@ def _money(order: Order) -> Any:
     return money
 
 
-def _fields(order: Order, links: CopyLinks) -> dict[str, Any]:
+def _fields(order: Any, links: CopyLinks) -> dict[str, Any]:
     money = _money(order)
     return {
         "id": str(order.id),
@@ -192,7 +194,7 @@ def _fields(order: Order, links: CopyLinks) -> dict[str, Any]:
 
 
 def _item(
-    order: Order,
+    order: Any,  # an Order, or a row of its columns under the same names (service.get_order)
     *,
     asin: str,
     quantity: int,
@@ -233,20 +235,22 @@ def _decimal(text: str | None) -> Decimal | None:
     return Decimal(text) if text is not None else None
 
 
+def _lines(order: Any, items: list[dict[str, Any]]) -> list[OrderItemDetail]:
+    """An order's lines from the JSON its query built (repository._items_json)."""
+    return [
+        _item(
+            order,
+            asin=line["asin"],
+            quantity=line["quantity"],
+            price_max=_decimal(line["price_max"]),
+            unit_price=_decimal(line["unit_price"]),
+            seller=line["seller"],
+            outcome=line["outcome"],
+        )
+        for line in items
+    ]
+
+
 def listed_order(order: Order, items: list[dict[str, Any]] | None, links: CopyLinks) -> ListedOrder:
     """items: the page query's JSON lines (expand=items), or None."""
-    lines = None
-    if items is not None:
-        lines = [
-            _item(
-                order,
-                asin=line["asin"],
-                quantity=line["quantity"],
-                price_max=_decimal(line["price_max"]),
-                unit_price=_decimal(line["unit_price"]),
-                seller=line["seller"],
-                outcome=line["outcome"],
-            )
-            for line in items
-        ]
-    return ListedOrder(**_fields(order, links), items=lines)
+    return ListedOrder(**_fields(order, links), items=None if items is None else _lines(order, items))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orderatlas.auth.dependencies import Principal
@@ -111,10 +112,12 @@ async def place_order(
     session.add(order)
     repository.add_event(session, order, None)
     await session.flush()
+    await emit_order_event(session, order, ORDER_CREATED, None, targets=principal.webhook_targets)
+    # Last before the commit: the debit's UPDATE holds the account's row lock, which every order
+    # of the account queues on, until the transaction ends.
     balance = await billing.debit_for_order(
         session, order.account_id, order.id, order.credits_charged, test_mode=order.test_mode
     )
-    await emit_order_event(session, order, ORDER_CREATED, None)
 
     assert settings.secret_key is not None
     sealed = _sealed_secrets(data, order.id, settings.secret_key)
@@ -122,8 +125,9 @@ async def place_order(
     return order, balance
 
 
-async def get_order(session: AsyncSession, principal: Principal, reference: str) -> Order:
-    order = await repository.find_for_account(session, principal.account.id, principal.test_mode, reference)
+async def get_order(session: AsyncSession, principal: Principal, reference: str) -> Row[Any]:
+    """The order's columns and its lines (`lines`, JSON), in one statement: GET is the hot read."""
+    order = await repository.read_for_account(session, principal.account.id, principal.test_mode, reference)
     if order is None:
         raise NotFound(f"order {reference} not found")
     return order

@@ -32,13 +32,23 @@ DELIVER_JOB = "deliver_webhook"
 WEBHOOK_QUEUE = "orderatlas:webhooks"
 
 
+Targets = tuple[str | None, str | None, str | None, str | None]
+
+
 async def emit_order_event(
-    session: AsyncSession, order: Order, event: str, previous_status: str | None
+    session: AsyncSession,
+    order: Order,
+    event: str,
+    previous_status: str | None,
+    *,
+    targets: Targets | None = None,
 ) -> None:
-    """Record an order event and its deliveries in the caller's transaction."""
-    account_url, account_discord, key_url, key_discord = await repository.targets_for(
-        session, order.account_id, order.api_key_id
-    )
+    """Record an order event and its deliveries in the caller's transaction. `targets` (account
+    webhook, account Discord, key webhook, key Discord), when the caller read them already, saves
+    the query for them; they must be the order's account's and key's."""
+    if targets is None:
+        targets = await repository.targets_for(session, order.account_id, order.api_key_id)
+    account_url, account_discord, key_url, key_discord = targets
     record = WebhookEvent(
         id=uuid.uuid4(),
         account_id=order.account_id,
