@@ -24,13 +24,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
 from orderatlas.kit.schemas import storable
-from orderatlas.models import Order, OrderEvent, OrderItem
+from orderatlas.models import Account, ApiKey, Order, OrderEvent, OrderItem
 from orderatlas.orders import statuses as st
 from orderatlas.orders.filters import Filters, Position
+from orderatlas.webhooks.service import remember_targets
 
 
 def _parse_uuid(reference: str) -> uuid.UUID | None:
@@ -101,15 +102,25 @@ async def read_for_account(
 async def lock(session: AsyncSession, order_id: uuid.UUID) -> Order | None:
     """The order, locked and read afresh (populate_existing): a session that read it before the
     lock must not keep acting on what it saw then. Its items come in the same statement (a join,
-    not a second SELECT): the checkout runs this twice."""
+    not a second SELECT), and so do its webhook targets, for the event its change emits: the
+    checkout runs this twice."""
+    key = aliased(ApiKey)
     stmt = (
-        select(Order)
+        select(Order, Account.webhook_url, Account.discord_webhook_url)
+        .add_columns(key.webhook_url, key.discord_webhook_url)
+        .join(Account, Account.id == Order.account_id)
+        .outerjoin(key, key.id == Order.api_key_id)
         .where(Order.id == order_id)
         .options(joinedload(Order.items))
         .with_for_update(of=Order)
         .execution_options(populate_existing=True)
     )
-    return (await session.execute(stmt)).unique().scalar_one_or_none()
+    row = (await session.execute(stmt)).unique().one_or_none()
+    if row is None:
+        return None
+    order = row[0]
+    remember_targets(session, order.account_id, order.api_key_id, (row[1], row[2], row[3], row[4]))
+    return order
 
 
 async def get(session: AsyncSession, order_id: uuid.UUID) -> Order | None:

@@ -33,6 +33,15 @@ WEBHOOK_QUEUE = "orderatlas:webhooks"
 
 
 Targets = tuple[str | None, str | None, str | None, str | None]
+_TARGETS = "orderatlas.webhook_targets"
+
+
+def remember_targets(
+    session: AsyncSession, account_id: uuid.UUID, api_key_id: uuid.UUID | None, targets: Targets
+) -> None:
+    """Targets a statement of this transaction read already (the checkout's order lock joins them
+    in): emit_order_event then needs no query of its own for that account and key."""
+    session.info.setdefault(_TARGETS, {})[(account_id, api_key_id)] = targets
 
 
 async def emit_order_event(
@@ -46,6 +55,8 @@ async def emit_order_event(
     """Record an order event and its deliveries in the caller's transaction. `targets` (account
     webhook, account Discord, key webhook, key Discord), when the caller read them already, saves
     the query for them; they must be the order's account's and key's."""
+    if targets is None:
+        targets = session.info.get(_TARGETS, {}).get((order.account_id, order.api_key_id))
     if targets is None:
         targets = await repository.targets_for(session, order.account_id, order.api_key_id)
     account_url, account_discord, key_url, key_discord = targets
