@@ -29,7 +29,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench import pgbench, profile  # noqa: E402
+from bench import backlog, pgbench, profile  # noqa: E402
 from bench.load import Load, drive  # noqa: E402
 from bench.scratch import Scratch, scratch_services  # noqa: E402
 from tests.factories import legacy_order  # noqa: E402
@@ -48,6 +48,7 @@ class Phases:
     clients: int
     api_processes: int
     scale_workers: int
+    backlog: int
     profile_dir: Path | None
 
 
@@ -321,6 +322,7 @@ def main() -> int:
         clients=args.clients,
         api_processes=args.api_processes,
         scale_workers=0 if args.quick else 2,
+        backlog=2000 if args.quick else 8000,
         profile_dir=args.profile,
     )
     results = Results()
@@ -332,6 +334,10 @@ def main() -> int:
         migrated = run_cli("migrate", data_dir=scratch.workdir / "data", env=env)
         assert migrated.returncode == 0, migrated.stderr
         account = _intake(scratch, env, phases, results)
+        template = _latest_order(scratch, account["account_id"])
+        backlog.queue_checkouts(scratch, account["account_id"], template, phases.backlog)
+        queued = _finished(scratch, account["account_id"])[1]
+        results.add("checkouts queued (the API's, and copies of one of them)", queued)
         results.add(
             "checkouts/s, 1 worker process",
             _drain(scratch, env, account["account_id"], 1, phases.checkout_s, phases, "1"),
