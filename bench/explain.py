@@ -96,7 +96,7 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
     with scratch_services() as scratch:
-        env = clean_env(**scratch.env())
+        env = clean_env(production_intervals=True, **scratch.env())
         migrated = run_cli("migrate", data_dir=scratch.workdir / "data", env=env)
         assert migrated.returncode == 0, migrated.stderr
         with psycopg.connect(scratch.database_url, autocommit=True) as conn:
