@@ -14,17 +14,17 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = '0008'
-down_revision: str | None = '0007'
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_index('ix_credit_transactions_order_id', 'credit_transactions', ['order_id'])
-    op.create_index('ix_webhook_events_created_at', 'webhook_events', ['created_at'])
+    op.create_index("ix_credit_transactions_order_id", "credit_transactions", ["order_id"])
+    op.create_index("ix_webhook_events_created_at", "webhook_events", ["created_at"])
 
 
 def downgrade() -> None:
-    op.drop_index('ix_webhook_events_created_at', table_name='webhook_events')
-    op.drop_index('ix_credit_transactions_order_id', table_name='credit_transactions')
+    op.drop_index("ix_webhook_events_created_at", table_name="webhook_events")
+    op.drop_index("ix_credit_transactions_order_id", table_name="credit_transactions")
