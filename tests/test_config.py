@@ -38,11 +38,11 @@ def test_the_placement_price_reads_only_orderatlas_variables(monkeypatch: pytest
     assert Settings(cost_order_placement=3).cost_order_placement == 3
 
 
-def test_worker_intervals_default_to_arqs_and_reach_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_worker_intervals_have_their_defaults_and_reach_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:
     from orderatlas.worker import worker_options
 
     defaults = worker_options(Settings(redis_url="redis://127.0.0.1:1/0"))
-    assert defaults["poll_delay"] == 0.5
+    assert defaults["poll_delay"] == 0.02
     sweeps = [
         job
         for job in defaults["cron_jobs"]

@@ -70,9 +70,10 @@ class Settings(BaseSettings):
     sandbox_ship_after_s: float = Field(default=60.0, ge=0)
 
     worker_max_jobs: int = Field(default=10, ge=1)
-    # An idle worker looks at the queue this often (arq's poll_delay); tests lower it, as each
-    # job a spawned worker picks up would otherwise wait up to this long.
-    worker_poll_delay_s: float = Field(default=0.5, gt=0, le=60)
+    # A worker looks at the queue this often (arq's poll_delay) and starts at most its free slots'
+    # worth of jobs per look, so this bounds both a new job's wait and a worker's jobs per second
+    # (worker_max_jobs / this: 500 a second at the defaults). arq's own 0.5 s capped a worker at 20.
+    worker_poll_delay_s: float = Field(default=0.02, gt=0, le=60)
     # The webhook dispatch and tracking refresh sweeps run at each multiple of this many seconds
     # past the minute, so it must divide 60.
     worker_sweep_every_s: int = Field(default=5, ge=1, le=60)
