@@ -48,8 +48,9 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
         app.state.settings = settings
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.redis = await create_pool(redis_settings(settings.redis_url or ""))
-        limiter_redis = ratelimit.connect(settings.redis_url or "")
-        app.state.limiter = ratelimit.RateLimiter(limiter_redis)
+        deadline_s = settings.rate_limit_timeout_ms / 1000
+        limiter_redis = ratelimit.connect(settings.redis_url or "", deadline_s)
+        app.state.limiter = ratelimit.RateLimiter(limiter_redis, deadline_s=deadline_s)
         app.state.retailers = Retailers(app.state.sessionmaker, settings)
         app.state.stripe = StripeGateway(settings)
         app.state.copies = PostgresCopyStore()

@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     default_rate_limit: int = Field(default=DEFAULT_RATE_LIMIT, ge=0, le=MAX_RATE_LIMIT)
     # Requests per minute per client address that carry no valid API key (0: unlimited).
     invalid_key_rate_limit: int = Field(default=DEFAULT_RATE_LIMIT, ge=0, le=MAX_RATE_LIMIT)
+    # One rate-limiter call (connect, send, answer) may take this long; a slower Redis is treated as
+    # down and the limiter fails open, so it never slows every request down with it.
+    rate_limit_timeout_ms: int = Field(default=100, ge=1, le=10_000)
     # GET /v1/orders?updated_after= serves only changes older than this, so that a change whose
     # transaction has not committed yet cannot fall behind a sync window that already closed.
     orders_sync_settle_s: int = Field(default=2, ge=0, le=3600)

@@ -17,6 +17,7 @@ from orderatlas.app import create_app
 from orderatlas.auth.ratelimit import RateLimiter
 from orderatlas.config import Settings
 from orderatlas.models import Account, Order
+from tests.auth.slow_redis import SlowProxy
 from tests.factories import AccountFactory, legacy_order
 from tests.process import PrivateRedis
 
@@ -217,3 +218,77 @@ async def test_with_redis_stopped_requests_are_served_and_it_is_logged(
     assert any("rate limiter unavailable" in r.getMessage() for r in caplog.records)
     detail = await private_client.get(f"/v1/order/{placed.json()['order_id']}", headers=seller.test_headers)
     assert detail.status_code == 200 and detail.json()["status"] == "pending"
+
+
+def _evalshas(server: PrivateRedis) -> int:
+    return _commands(server).get("evalsha", 0)
+
+
+async def test_a_slow_redis_is_given_up_on_at_the_deadline_and_then_left_alone(
+    private_redis: PrivateRedis,
+) -> None:
+    """Redis answers, but 300 ms late: the first call misses its 100 ms deadline and opens the
+    breaker; while it is open nothing more is sent, so the slowness costs one request, not all."""
+    async with SlowProxy(private_redis.port, reply_delay_s=0.3) as proxy:
+        client = Redis.from_url(proxy.url)
+        limiter = RateLimiter(client, deadline_s=0.1, cool_down_s=60)
+        try:
+            decisions = [await limiter.hit(f"oa:rl:test:{uuid.uuid4()}", 5) for _ in range(10)]
+        finally:
+            await client.aclose()
+    assert decisions == [None] * 10  # failed open, every one
+    assert _evalshas(private_redis) <= 1  # only the first call reached Redis
+
+
+async def test_after_the_cool_down_exactly_one_request_probes_redis(private_redis: PrivateRedis) -> None:
+    """Half open: of many concurrent requests one asks Redis, the others go by without waiting."""
+    key = f"oa:rl:test:{uuid.uuid4()}"
+    async with SlowProxy(private_redis.port, reply_delay_s=0.3) as proxy:
+        client = Redis.from_url(proxy.url)
+        limiter = RateLimiter(client, deadline_s=0.1, cool_down_s=0)
+        try:
+            assert await limiter.hit(key, 5) is None  # opens the breaker; the cool-down is over at once
+            before = proxy.connections  # the late call's connection was dropped: a probe needs a new one
+            decisions = await asyncio.gather(*(limiter.hit(key, 5) for _ in range(10)))
+            probes = proxy.connections - before
+        finally:
+            await client.aclose()
+    assert decisions == [None] * 10
+    assert probes == 1
+
+
+async def test_the_breaker_closes_when_redis_answers_in_time_again(private_redis: PrivateRedis) -> None:
+    key = f"oa:rl:test:{uuid.uuid4()}"
+    async with SlowProxy(private_redis.port, reply_delay_s=0.3) as proxy:
+        client = Redis.from_url(proxy.url)
+        limiter = RateLimiter(client, deadline_s=0.1, cool_down_s=0)
+        try:
+            assert await limiter.hit(key, 5) is None  # late: the breaker opens
+            proxy.reply_delay_s = 0
+            probe = await limiter.hit(key, 5)  # answered in time: the breaker closes
+            following = await limiter.hit(key, 5)
+        finally:
+            await client.aclose()
+    assert probe is not None and probe.admitted
+    assert following is not None and following.remaining == probe.remaining - 1
+
+
+async def test_a_slow_redis_does_not_slow_the_api_it_steps_aside(
+    settings: Settings,
+    private_redis: PrivateRedis,
+    accounts: AccountFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    seller = await accounts.create(rate_limit=2)
+    async with SlowProxy(private_redis.port, reply_delay_s=0.3) as proxy:
+        app = create_app(settings.model_copy(update={"redis_url": proxy.url, "rate_limit_timeout_ms": 100}))
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://orderatlas.test") as http:
+                with caplog.at_level(logging.WARNING, logger="orderatlas.auth.ratelimit"):
+                    served = [
+                        await http.get("/v1/dashboard/orders", headers=seller.test_headers) for _ in range(8)
+                    ]
+    assert [r.status_code for r in served] == [200] * 8  # over the limit of 2, yet served: fail open
+    assert _evalshas(private_redis) <= 2  # not one slow call per request
+    assert any("rate limiter unavailable" in r.getMessage() for r in caplog.records)
