@@ -7,8 +7,17 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, StringConstraints
 from pydantic_core import PydanticCustomError
 
+from orderatlas.kit.metadata import Metadata
 from orderatlas.kit.schemas import RequestModel
-from orderatlas.orders.schemas import AccountEmail, Address, Password, Platform, ProxyText, Url2000
+from orderatlas.orders.schemas import (
+    AccountEmail,
+    Address,
+    ExternalOrderId,
+    Password,
+    Platform,
+    ProxyText,
+    Url2000,
+)
 
 _PLATFORM_ORDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -48,6 +57,9 @@ class OrderImport(RetailerLogin):
         str, AfterValidator(_platform_order_id), Field(examples=["112-4567890-1234567"])
     ]
     shipping_address: Address
+    # The client's own references, with the same rules as on POST /v1/order.
+    external_order_id: ExternalOrderId = None
+    metadata: Metadata = None
 
 
 class OrderImported(BaseModel):
