@@ -19,6 +19,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     tuple_,
     update,
 )
@@ -264,3 +265,14 @@ async def list_page(
 
 _READ_BY_ID = _read_statement(by_platform_order_id=False)
 _READ_BY_PLATFORM_ID = _read_statement(by_platform_order_id=True)
+
+
+async def oldest_open_write(session: AsyncSession) -> datetime | None:
+    """When the oldest transaction of this database that has written something, and not committed
+    yet, began (None: there is none, or the role may not see the others' sessions). Any change it
+    will commit carries an updated_at set after that moment."""
+    stmt = text(
+        "SELECT min(xact_start) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()"
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
