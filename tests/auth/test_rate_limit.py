@@ -111,7 +111,6 @@ async def test_bad_keys_are_limited_per_client_address(
     client: httpx.AsyncClient, accounts: AccountFactory, settings: Settings
 ) -> None:
     settings.invalid_key_rate_limit = 5
-    seller = await accounts.create(rate_limit=60)
     guesses = [{"X-API-Key": f"oatl_live_{uuid.uuid4().hex}"} for _ in range(4)] + [{}]
     codes = [(await client.get("/v1/dashboard/orders", headers=h)).status_code for h in guesses]
     assert codes == [401] * 5
@@ -119,8 +118,33 @@ async def test_bad_keys_are_limited_per_client_address(
     assert refused.status_code == 429
     assert refused.json()["error"] == "rate limit exceeded: 5 requests per minute"
     assert int(refused.headers["retry-after"]) >= 1
-    valid = await client.get("/v1/dashboard/orders", headers=seller.test_headers)
-    assert valid.status_code == 200  # a real key is counted against its account, not the address
+
+
+async def test_an_address_over_its_bad_key_limit_cannot_use_even_a_valid_key(
+    client: httpx.AsyncClient, accounts: AccountFactory, settings: Settings
+) -> None:
+    """Otherwise a guesser over the limit still has every guess checked: 429 says wrong, 200 found."""
+    settings.invalid_key_rate_limit = 3
+    seller = await accounts.create(rate_limit=60)
+    before = await client.get("/v1/dashboard/orders", headers=seller.test_headers)
+    assert before.status_code == 200  # valid keys are not counted in the address's window
+    for _ in range(3):
+        guess = {"X-API-Key": f"oatl_test_{uuid.uuid4().hex}"}
+        assert (await client.get("/v1/dashboard/orders", headers=guess)).status_code == 401
+    found = await client.get("/v1/dashboard/orders", headers=seller.test_headers)
+    wrong = await client.get("/v1/dashboard/orders", headers={"X-API-Key": "oatl_test_wrong"})
+    for refused in (found, wrong):
+        assert refused.status_code == 429
+        assert refused.json() == {
+            "error": "rate limit exceeded: 3 requests per minute",
+            "code": "rate_limited",
+        }
+        assert int(refused.headers["retry-after"]) >= 1
+    timed = {"date", "retry-after", "ratelimit-reset"}  # these may tick between the two
+    assert set(found.headers) == set(wrong.headers)  # nothing tells a right guess from a wrong one
+    assert {k: v for k, v in found.headers.items() if k not in timed} == {
+        k: v for k, v in wrong.headers.items() if k not in timed
+    }
 
 
 async def test_the_window_slides(redis_url: str) -> None:
@@ -193,7 +217,8 @@ async def test_a_request_costs_exactly_one_redis_round_trip(
     # Redis counts the commands a script runs too: each of the script's once per request, and
     # nothing else, so there was one EVALSHA per request and no other call.
     script = ("time", "zremrangebyscore", "zcard", "zadd", "pexpire", "zrange", "incr", "expire")
-    assert commands == {"evalsha": 25, **dict.fromkeys(script, 25)}
+    # The address's bad-key window is trimmed and counted too (a second ZREMRANGEBYSCORE and ZCARD).
+    assert commands == {"evalsha": 25, **dict.fromkeys(script, 25), "zremrangebyscore": 50, "zcard": 50}
 
 
 async def test_with_redis_stopped_requests_are_served_and_it_is_logged(

@@ -36,14 +36,25 @@ COOL_DOWN_S = 1.0  # how long an open breaker lets requests skip Redis before on
 DECISION_STATE = "rate_limit"  # the request.state attribute the decision is kept in
 
 # KEYS[1]: the window, a sorted set of request times in microseconds. KEYS[2] (optional): the
-# month's call counter. ARGV: the limit (0: unlimited), the window in microseconds, a member unique
-# to this request. Returns {admitted (0/1), remaining, seconds until Remaining goes up, calls}.
+# month's call counter. KEYS[3] (optional): the bad-key window of the request's client address,
+# read, not added to: while it is full, a valid key from that address is refused too, or a guesser
+# over the limit would still have every guess checked. ARGV: the limit (0: unlimited), the window
+# in microseconds, a member unique to this request, the counter's TTL, the address's limit.
+# Returns {verdict (1 admitted, 0 over the limit, 2 over the address's limit), remaining, seconds
+# until Remaining goes up, calls}.
 _SCRIPT = """
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 local remaining, reset = -1, 0
+if KEYS[3] then
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - window)
+  if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[5]) then
+    local oldest = tonumber(redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')[2])
+    return {2, 0, math.max(1, math.ceil((oldest + window - now) / 1000000)), -1}
+  end
+end
 if limit > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
   local count = redis.call('ZCARD', KEYS[1])
@@ -95,8 +106,7 @@ class RateLimited(OrderAtlasError):
 
 
 def account_keys(account_id: uuid.UUID, mode: str, now: datetime | None = None) -> tuple[str, str]:
-    """The window and this month's (UTC) call counter of one account in one key mode. The braces
-    keep both in one Redis Cluster slot, as a script's keys must be."""
+    """The window and this month's (UTC) call counter of one account in one key mode."""
     month = (now or utcnow()).strftime("%Y%m")
     return f"oa:rl:{{{account_id}}}:{mode}", f"oa:calls:{{{account_id}}}:{mode}:{month}"
 
@@ -160,17 +170,26 @@ class RateLimiter:
         self._deadline_s = deadline_s
         self._breaker = Breaker(cool_down_s)
 
-    async def hit(self, window_key: str, limit: int, calls_key: str | None = None) -> Decision | None:
-        """Count one request. None: Redis is unavailable or slow, and the request goes through
-        unlimited."""
+    async def hit(
+        self,
+        window_key: str,
+        limit: int,
+        calls_key: str | None = None,
+        guard: tuple[str, int] | None = None,
+    ) -> Decision | None:
+        """Count one request. guard: the client address's bad-key window and its limit, refusing
+        the request while that window is full (only with a calls_key). None: Redis is unavailable
+        or slow, and the request goes through unlimited."""
         if not self._breaker.allow():
             return None
         keys = [window_key] if calls_key is None else [window_key, calls_key]
+        args: list[str | int] = [limit, self._window_us, uuid.uuid4().hex, CALLS_TTL_S]
+        if guard is not None and calls_key is not None and guard[1] > 0:
+            keys.append(guard[0])
+            args.append(guard[1])
         try:
             async with asyncio.timeout(self._deadline_s):
-                admitted, remaining, reset_s, calls = await self._script(
-                    keys=keys, args=[limit, self._window_us, uuid.uuid4().hex, CALLS_TTL_S]
-                )
+                verdict, remaining, reset_s, calls = await self._script(keys=keys, args=args)
         except (TimeoutError, RedisError, OSError) as exc:
             if self._breaker.failed():
                 log.warning("rate limiter unavailable, requests are not limited for now: %r", exc)
@@ -181,8 +200,8 @@ class RateLimiter:
         if self._breaker.succeeded():
             log.warning("rate limiter reachable again, requests are limited")
         return Decision(
-            admitted=bool(admitted),
-            limit=limit,
+            admitted=verdict == 1,
+            limit=guard[1] if verdict == 2 and guard is not None else limit,
             remaining=max(int(remaining), 0),
             reset_s=int(reset_s),
             calls_this_month=int(calls) if int(calls) >= 0 else None,
