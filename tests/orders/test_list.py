@@ -406,3 +406,21 @@ async def test_a_change_committed_after_the_window_was_handed_out_is_in_the_next
     following = await listing(client, seller, {"updated_after": during["updated_before"]})
     assert ids(following) == [str(order.id)]
     assert following["orders"][0]["status"] == "shipped"
+
+
+async def test_created_before_includes_the_second_the_api_shows(
+    client: httpx.AsyncClient, accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """Orders are written with microseconds and shown to the second: a client that passes an
+    order's created_at back as created_before ("at or before") must get that order."""
+    seller = await accounts.create()
+    second = utcnow().replace(microsecond=0) - timedelta(hours=1)
+    order = await insert_order(sessionmaker, seller, created_at=second + timedelta(microseconds=500_000))
+    shown = (await listing(client, seller))["orders"][0]["created_at"]
+    assert parse_iso(shown) == second
+    assert ids(await listing(client, seller, {"created_before": shown})) == [str(order.id)]
+    assert ids(await listing(client, seller, {"created_after": shown, "created_before": shown})) == [
+        str(order.id)
+    ]
+    earlier = (second + timedelta(microseconds=400_000)).isoformat()  # a bound with a fraction is exact
+    assert ids(await listing(client, seller, {"created_before": earlier})) == []

@@ -1,7 +1,7 @@
 """SQL for orders, their items and their status history."""
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -189,6 +189,12 @@ async def stale_in_flight(
     return [(row.id, row.status) for row in await session.execute(stmt)]
 
 
+def _past(moment: datetime) -> datetime:
+    """The first instant after an inclusive bound, at the precision the client wrote it: the API
+    shows times to the second, so a bound of 14:30:00 includes an order created at 14:30:00.5."""
+    return moment + (timedelta(seconds=1) if moment.microsecond == 0 else timedelta(microseconds=1))
+
+
 def _list_conditions(
     account_id: uuid.UUID, test_mode: bool, filters: Filters, until: datetime | None
 ) -> list[ColumnElement[bool]]:
@@ -202,7 +208,7 @@ def _list_conditions(
     if filters.created_after is not None:
         conditions.append(Order.created_at >= filters.created_after)
     if filters.created_before is not None:
-        conditions.append(Order.created_at <= filters.created_before)
+        conditions.append(Order.created_at < _past(filters.created_before))
     if filters.updated_after is not None:
         conditions.append(Order.updated_at >= filters.updated_after)
     if until is not None:
