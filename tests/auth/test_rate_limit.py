@@ -1,6 +1,7 @@
 """Rate limits on real Redis: the 61st request, the headers, key modes, bad keys, Redis going away."""
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -249,18 +250,26 @@ def _evalshas(server: PrivateRedis) -> int:
     return _commands(server).get("evalsha", 0)
 
 
+@contextlib.asynccontextmanager
+async def _slow_limiter(
+    server: PrivateRedis, cool_down_s: float
+) -> AsyncIterator[tuple[SlowProxy, RateLimiter]]:
+    """A limiter with a 100 ms deadline in front of a Redis that answers 300 ms late."""
+    async with SlowProxy(server.port, reply_delay_s=0.3) as proxy:
+        client = Redis.from_url(proxy.url)
+        try:
+            yield proxy, RateLimiter(client, deadline_s=0.1, cool_down_s=cool_down_s)
+        finally:
+            await client.aclose()
+
+
 async def test_a_slow_redis_is_given_up_on_at_the_deadline_and_then_left_alone(
     private_redis: PrivateRedis,
 ) -> None:
     """Redis answers, but 300 ms late: the first call misses its 100 ms deadline and opens the
     breaker; while it is open nothing more is sent, so the slowness costs one request, not all."""
-    async with SlowProxy(private_redis.port, reply_delay_s=0.3) as proxy:
-        client = Redis.from_url(proxy.url)
-        limiter = RateLimiter(client, deadline_s=0.1, cool_down_s=60)
-        try:
-            decisions = [await limiter.hit(f"oa:rl:test:{uuid.uuid4()}", 5) for _ in range(10)]
-        finally:
-            await client.aclose()
+    async with _slow_limiter(private_redis, cool_down_s=60) as (_, limiter):
+        decisions = [await limiter.hit(f"oa:rl:test:{uuid.uuid4()}", 5) for _ in range(10)]
     assert decisions == [None] * 10  # failed open, every one
     assert _evalshas(private_redis) <= 1  # only the first call reached Redis
 
@@ -268,32 +277,22 @@ async def test_a_slow_redis_is_given_up_on_at_the_deadline_and_then_left_alone(
 async def test_after_the_cool_down_exactly_one_request_probes_redis(private_redis: PrivateRedis) -> None:
     """Half open: of many concurrent requests one asks Redis, the others go by without waiting."""
     key = f"oa:rl:test:{uuid.uuid4()}"
-    async with SlowProxy(private_redis.port, reply_delay_s=0.3) as proxy:
-        client = Redis.from_url(proxy.url)
-        limiter = RateLimiter(client, deadline_s=0.1, cool_down_s=0)
-        try:
-            assert await limiter.hit(key, 5) is None  # opens the breaker; the cool-down is over at once
-            before = proxy.connections  # the late call's connection was dropped: a probe needs a new one
-            decisions = await asyncio.gather(*(limiter.hit(key, 5) for _ in range(10)))
-            probes = proxy.connections - before
-        finally:
-            await client.aclose()
+    async with _slow_limiter(private_redis, cool_down_s=0) as (proxy, limiter):
+        assert await limiter.hit(key, 5) is None  # opens the breaker; the cool-down is over at once
+        before = proxy.connections  # the late call's connection was dropped: a probe needs a new one
+        decisions = await asyncio.gather(*(limiter.hit(key, 5) for _ in range(10)))
+        probes = proxy.connections - before
     assert decisions == [None] * 10
     assert probes == 1
 
 
 async def test_the_breaker_closes_when_redis_answers_in_time_again(private_redis: PrivateRedis) -> None:
     key = f"oa:rl:test:{uuid.uuid4()}"
-    async with SlowProxy(private_redis.port, reply_delay_s=0.3) as proxy:
-        client = Redis.from_url(proxy.url)
-        limiter = RateLimiter(client, deadline_s=0.1, cool_down_s=0)
-        try:
-            assert await limiter.hit(key, 5) is None  # late: the breaker opens
-            proxy.reply_delay_s = 0
-            probe = await limiter.hit(key, 5)  # answered in time: the breaker closes
-            following = await limiter.hit(key, 5)
-        finally:
-            await client.aclose()
+    async with _slow_limiter(private_redis, cool_down_s=0) as (proxy, limiter):
+        assert await limiter.hit(key, 5) is None  # late: the breaker opens
+        proxy.reply_delay_s = 0
+        probe = await limiter.hit(key, 5)  # answered in time: the breaker closes
+        following = await limiter.hit(key, 5)
     assert probe is not None and probe.admitted
     assert following is not None and following.remaining == probe.remaining - 1
 
