@@ -16,6 +16,7 @@ from orderatlas.config import Settings
 from orderatlas.dashboard.router import router as dashboard_router
 from orderatlas.db import create_engine, create_sessionmaker
 from orderatlas.errors import install_error_handlers
+from orderatlas.health.router import router as health_router
 from orderatlas.jobs import redis_settings
 from orderatlas.kit.logs import configure_logging
 from orderatlas.orders.router import list_router as orders_list_router
@@ -89,9 +90,6 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     app.include_router(billing_router)
     app.include_router(sessions_router)
     app.include_router(copies_router)
-
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    app.include_router(health_router)
 
     return app
