@@ -18,6 +18,7 @@ from orderatlas.db import create_engine, create_sessionmaker
 from orderatlas.errors import install_error_handlers
 from orderatlas.health.router import router as health_router
 from orderatlas.jobs import redis_settings
+from orderatlas.kit.bodycap import BodySizeLimit
 from orderatlas.kit.logs import configure_logging
 from orderatlas.orders.router import list_router as orders_list_router
 from orderatlas.orders.router import router as orders_router
@@ -79,6 +80,8 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(ratelimit.RateLimitHeaders)
+    # Outermost: an oversized body is refused before anything (rate limit, auth, parsing) reads it.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(orders_router)
     app.include_router(tracking_router)
     app.include_router(orders_list_router)

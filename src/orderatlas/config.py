@@ -119,6 +119,11 @@ class Settings(BaseSettings):
     # transaction has not committed yet cannot fall behind a sync window that already closed.
     orders_sync_settle_s: int = Field(default=2, ge=0, le=3600)
 
+    # Request bodies over this many bytes are refused with 413 body_too_large before any parsing.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Webhook host names are looked up in their own small thread pool, each lookup for at most this long.
+    dns_timeout_s: float = Field(default=2.0, gt=0, le=30)
+
     log_level: str = "INFO"
     # uvicorn's line per request (at INFO): off by default, it costs a share of every fast request.
     access_log: bool = False

@@ -4,7 +4,7 @@ cancelled. Field for field as the reference names them."""
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from orderatlas.kit.metadata import Metadata
@@ -16,6 +16,7 @@ from orderatlas.orders.schemas import (
     Password,
     Platform,
     ProxyText,
+    TwoFactorSecret,
     Url2000,
 )
 
@@ -47,14 +48,14 @@ class RetailerLogin(RequestModel):
 
     account_email: AccountEmail
     account_password: Password
-    account_2fa_secret: SecretStr | None = None
+    account_2fa_secret: TwoFactorSecret | None = None
     proxy: ProxyText = None
 
 
 class OrderImport(RetailerLogin):
     platform: Platform
     platform_order_id: Annotated[
-        str, AfterValidator(_platform_order_id), Field(examples=["112-4567890-1234567"])
+        str, Field(max_length=100, examples=["112-4567890-1234567"]), AfterValidator(_platform_order_id)
     ]
     shipping_address: Address
     # The client's own references, with the same rules as on POST /v1/order.
