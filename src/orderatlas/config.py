@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     retailer: str | None = None
     sandbox_latency_ms: int = Field(default=0, ge=0)
     proxy_probe_timeout_s: float = Field(default=3.0, gt=0)
+    # Proxies on loopback/private addresses: refused by the live adapters' probe unless this is set.
+    proxy_allow_private_networks: bool = False
 
     # The price list: every route that charges reads these, and GET /v1/billing/balance shows them.
     # ORDERATLAS_PLACEMENT_COST is the older name of the first one. A validation alias is read

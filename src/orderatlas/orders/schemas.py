@@ -21,6 +21,7 @@ from orderatlas.kit.money import CENT
 from orderatlas.kit.schemas import RequestModel
 from orderatlas.retailers.base import Proxy
 from orderatlas.retailers.marketplaces import MARKETPLACES
+from orderatlas.webhooks.targets import has_control_characters
 
 ASIN_PATTERN = re.compile(r"^[A-Z0-9]{10}$")
 MAX_EXTERNAL_ORDER_ID = 100
@@ -117,7 +118,7 @@ def _proxy_format(value: str | None) -> str | None:
 def _http_url(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
-    if not re.match(r"^https?://[^\s/]+", value.strip()):
+    if not re.match(r"^https?://[^\s/]+", value.strip()) or has_control_characters(value):
         raise PydanticCustomError("invalid_webhook_url", "webhook_url must be an http(s) URL")
     return value.strip()
 

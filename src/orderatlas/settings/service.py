@@ -5,6 +5,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orderatlas.config import Settings
+from orderatlas.db import release_connection
 from orderatlas.errors import NotFound
 from orderatlas.models import Account
 from orderatlas.models.account import new_webhook_secret
@@ -19,16 +20,25 @@ async def load(session: AsyncSession, account_id: uuid.UUID, *, for_update: bool
     return account
 
 
-async def checked_urls(changes: dict[str, str | None], settings: Settings) -> dict[str, str | None]:
-    """webhook_url and discord_webhook_url as they will be stored: "" and null clear them."""
+async def checked_urls(
+    session: AsyncSession, changes: dict[str, str | None], settings: Settings
+) -> dict[str, str | None]:
+    """webhook_url and discord_webhook_url as they will be stored: "" and null clear them.
+
+    Call it before any write: a host name is looked up in DNS, which may take up to
+    ORDERATLAS_DNS_TIMEOUT_S, and the pooled connection the request has read with so far is given
+    back for that time, so slow lookups can never exhaust the pool for everyone else."""
     checked: dict[str, str | None] = {}
     if "webhook_url" in changes:
         url = (changes["webhook_url"] or "").strip()
+        if url and settings.webhook_resolve_dns:
+            await release_connection(session)
         checked["webhook_url"] = (
             await check_webhook_url(
                 url,
                 allow_private=settings.webhook_allow_private_networks,
                 use_dns=settings.webhook_resolve_dns,
+                timeout_s=settings.dns_timeout_s,
             )
             if url
             else None
@@ -43,7 +53,7 @@ async def update(
     session: AsyncSession, account_id: uuid.UUID, data: SettingsUpdate, settings: Settings
 ) -> Account:
     changes = data.model_dump(exclude_unset=True)
-    urls = await checked_urls(changes, settings)  # before any write: a bad URL changes nothing
+    urls = await checked_urls(session, changes, settings)  # before any write: a bad URL changes nothing
     account = await load(session, account_id, for_update=True)
     for name, value in urls.items():
         setattr(account, name, value)

@@ -7,6 +7,7 @@ left behind). Delivery is at least once; receivers deduplicate on the event id (
 """
 
 import json
+import logging
 import time
 import uuid
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from orderatlas.webhooks import repository
 from orderatlas.webhooks.client import Attempt
 from orderatlas.webhooks.payloads import discord_embed, order_payload
 from orderatlas.webhooks.signing import USER_AGENT, signature_headers
+
+log = logging.getLogger(__name__)
 
 DELIVER_JOB = "deliver_webhook"
 # Sends have a queue and worker slots of their own (worker.py): a receiver that never answers
@@ -95,6 +98,10 @@ class Outgoing:
     cycle: int  # this attempt's number since the last (re)delivery request
     lease: datetime  # the claim's token: the outcome counts only while the delivery is still ours
 
+    @property
+    def unrenderable(self) -> bool:
+        return not self.headers
+
 
 def _render(delivery: WebhookDelivery, event: WebhookEvent, secret: str) -> tuple[bytes, dict[str, str]]:
     if delivery.target == TARGET_DISCORD:
@@ -113,7 +120,11 @@ async def claim(session: AsyncSession, delivery_id: uuid.UUID, settings: Setting
     event, secret = await repository.event_and_secret(
         session, delivery
     )  # the secret as of now: rotation bites
-    body, headers = _render(delivery, event, secret)
+    try:
+        body, headers = _render(delivery, event, secret)
+    except Exception:  # a payload that cannot be rendered must not leave the lease to expire for ever
+        log.exception("webhook delivery %s: the event could not be rendered", delivery.id)
+        body, headers = b"", {}
     assert delivery.locked_until is not None
     return Outgoing(
         delivery.id,
@@ -139,8 +150,9 @@ async def record_attempt(
             attempted_at=now,
             response_status=result.status,
             duration_ms=result.duration_ms,
-            response_body=result.body,
-            error=result.error,
+            # PostgreSQL text cannot hold NUL: a receiver answering one must not break the insert.
+            response_body=result.body.replace("\x00", ""),
+            error=result.error.replace("\x00", ""),
         )
     )
     delivery = await session.get(
