@@ -6,6 +6,7 @@ from collections.abc import Awaitable
 import pytest
 
 from orderatlas.retailers.base import Failure, Proxy, RetailerAdapter
+from orderatlas.retailers.sandbox import SandboxRetailer
 from tests.retailers.test_sandbox import closed_port
 
 pytestmark = pytest.mark.asyncio
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.asyncio
 
 
 def adapter(*, allow_private: bool = True) -> RetailerAdapter:
-    instance = adapter()
+    instance = SandboxRetailer.__new__(SandboxRetailer)
     instance.allow_private_proxies = allow_private
     return instance
 

@@ -77,6 +77,10 @@ class Principal:
     def webhook_targets(self) -> tuple[str | None, str | None, str | None, str | None]:
         """Where this caller's order events go (webhooks.service.emit_order_event's targets)."""
         account, key = self.account, self.api_key
+        if isinstance(account, Account):  # a row: both modes' targets; a Caller holds its mode's only
+            url = getattr(account, account.webhook_column("webhook_url", self.test_mode))
+            discord = getattr(account, account.webhook_column("discord_webhook_url", self.test_mode))
+            return url, discord, key.webhook_url, key.discord_webhook_url
         return account.webhook_url, account.discord_webhook_url, key.webhook_url, key.discord_webhook_url
 
 

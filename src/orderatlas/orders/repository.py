@@ -12,6 +12,7 @@ from sqlalchemy import (
     Uuid,
     and_,
     bindparam,
+    case,
     cast,
     delete,
     func,
@@ -33,6 +34,12 @@ from orderatlas.models import Account, ApiKey, Order, OrderEvent, OrderItem
 from orderatlas.orders import statuses as st
 from orderatlas.orders.filters import Filters, Position
 from orderatlas.webhooks.service import remember_targets
+
+
+def mode_target(live: Any) -> Any:
+    """The account's webhook target of the order's mode: test orders' events go to test mode's."""
+    test = getattr(Account, Account.webhook_column(live.key, True))
+    return case((Order.test_mode, test), else_=live)
 
 
 def _parse_uuid(reference: str) -> uuid.UUID | None:
@@ -107,7 +114,7 @@ async def lock(session: AsyncSession, order_id: uuid.UUID) -> Order | None:
     checkout runs this twice."""
     key = aliased(ApiKey)
     stmt = (
-        select(Order, Account.webhook_url, Account.discord_webhook_url)
+        select(Order, mode_target(Account.webhook_url), mode_target(Account.discord_webhook_url))
         .add_columns(key.webhook_url, key.discord_webhook_url)
         .join(Account, Account.id == Order.account_id)
         .outerjoin(key, key.id == Order.api_key_id)
@@ -120,7 +127,8 @@ async def lock(session: AsyncSession, order_id: uuid.UUID) -> Order | None:
     if row is None:
         return None
     order = row[0]
-    remember_targets(session, order.account_id, order.api_key_id, (row[1], row[2], row[3], row[4]))
+    targets = (row[1], row[2], row[3], row[4])
+    remember_targets(session, order.account_id, order.api_key_id, order.test_mode, targets)
     return order
 
 

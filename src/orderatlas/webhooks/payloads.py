@@ -23,6 +23,8 @@ def order_payload(event: str, order: Order, previous_status: str | None, at: dat
         "platform": order.platform,
         "platform_order_id": order.platform_order_id,
         "status": order.status,
+        # Receivers must check it: a test-mode event never describes a real purchase.
+        "livemode": not order.test_mode,
     }
     if event != ORDER_CREATED and previous_status is not None:
         payload["previous_status"] = previous_status
@@ -64,12 +66,13 @@ def discord_embed(payload: dict[str, Any]) -> dict[str, Any]:
         )
         if payload.get(name) not in (None, "")
     ]
+    test_mode = payload.get("livemode") is False
     embed: dict[str, Any] = {
-        "title": f"{payload['event']}: {status}",
+        "title": ("[test mode] " if test_mode else "") + f"{payload['event']}: {status}",
         "color": colour(status),
         "fields": fields,
         "timestamp": payload["timestamp"],
-        "footer": {"text": "OrderAtlas"},
+        "footer": {"text": "OrderAtlas · test mode" if test_mode else "OrderAtlas"},
     }
     if payload.get("failure_reason"):
         embed["description"] = str(payload["failure_reason"])[:2000]

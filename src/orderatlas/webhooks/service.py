@@ -40,11 +40,16 @@ _TARGETS = "orderatlas.webhook_targets"
 
 
 def remember_targets(
-    session: AsyncSession, account_id: uuid.UUID, api_key_id: uuid.UUID | None, targets: Targets
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    api_key_id: uuid.UUID | None,
+    test_mode: bool,
+    targets: Targets,
 ) -> None:
     """Targets a statement of this transaction read already (the checkout's order lock joins them
-    in): emit_order_event then needs no query of its own for that account and key."""
-    session.info.setdefault(_TARGETS, {})[(account_id, api_key_id)] = targets
+    in): emit_order_event then needs no query of its own for that account, key and mode. The
+    account's targets must be the mode's (test_webhook_url ... for a test order)."""
+    session.info.setdefault(_TARGETS, {})[(account_id, api_key_id, test_mode)] = targets
 
 
 async def emit_order_event(
@@ -59,15 +64,16 @@ async def emit_order_event(
     webhook, account Discord, key webhook, key Discord), when the caller read them already, saves
     the query for them; they must be the order's account's and key's."""
     if targets is None:
-        targets = session.info.get(_TARGETS, {}).get((order.account_id, order.api_key_id))
+        targets = session.info.get(_TARGETS, {}).get((order.account_id, order.api_key_id, order.test_mode))
     if targets is None:
-        targets = await repository.targets_for(session, order.account_id, order.api_key_id)
+        targets = await repository.targets_for(session, order.account_id, order.api_key_id, order.test_mode)
     account_url, account_discord, key_url, key_discord = targets
     record = WebhookEvent(
         id=uuid.uuid4(),
         account_id=order.account_id,
         order_id=order.id,
         event=event,
+        livemode=not order.test_mode,
         payload=order_payload(event, order, previous_status, utcnow()),
     )
     session.add(record)
@@ -193,9 +199,11 @@ async def queue_due(session: AsyncSession, limit: int) -> int:
     return len(due)
 
 
-async def redeliver(session: AsyncSession, account_id: uuid.UUID, delivery_id: uuid.UUID) -> WebhookDelivery:
+async def redeliver(
+    session: AsyncSession, account_id: uuid.UUID, livemode: bool, delivery_id: uuid.UUID
+) -> WebhookDelivery:
     """Send again, now, with the same webhook-id, and a fresh retry schedule."""
-    delivery = await repository.lock_for_account(session, account_id, delivery_id)
+    delivery = await repository.lock_for_account(session, account_id, livemode, delivery_id)
     if delivery is None:
         raise NotFound(f"webhook delivery {delivery_id} not found")
     if delivery.locked_until is not None and delivery.locked_until > utcnow():
@@ -209,17 +217,20 @@ async def redeliver(session: AsyncSession, account_id: uuid.UUID, delivery_id: u
 
 
 async def deliveries(
-    session: AsyncSession, account_id: uuid.UUID, *, limit: int, offset: int, **filters: Any
+    session: AsyncSession, account_id: uuid.UUID, livemode: bool, *, limit: int, offset: int, **filters: Any
 ) -> tuple[list[tuple[WebhookDelivery, WebhookEvent, list[WebhookAttempt]]], int]:
-    rows, total = await repository.search(session, account_id, limit=limit, offset=offset, **filters)
+    """The caller's mode's deliveries only: a test key never reads a live payload."""
+    rows, total = await repository.search(
+        session, account_id, livemode, limit=limit, offset=offset, **filters
+    )
     attempts = await repository.attempts_of(session, [delivery.id for delivery, _ in rows])
     return [(delivery, event, attempts[delivery.id]) for delivery, event in rows], total
 
 
 async def get_delivery(
-    session: AsyncSession, account_id: uuid.UUID, delivery_id: uuid.UUID
+    session: AsyncSession, account_id: uuid.UUID, livemode: bool, delivery_id: uuid.UUID
 ) -> tuple[WebhookDelivery, WebhookEvent, list[WebhookAttempt]]:
-    delivery = await repository.lock_for_account(session, account_id, delivery_id)
+    delivery = await repository.lock_for_account(session, account_id, livemode, delivery_id)
     if delivery is None:
         raise NotFound(f"webhook delivery {delivery_id} not found")
     event = await session.get(WebhookEvent, delivery.event_id)
