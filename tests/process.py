@@ -140,12 +140,12 @@ class PrivateRedis:
     """A redis-server of this test's own on a free loopback port, to stop and break at will (never
     the machine's shared one, nor the suite's). The binary is the one the embedded default ships."""
 
-    def __init__(self, log_path: Path) -> None:
+    def __init__(self, log_path: Path, port: int | None = None) -> None:
         from orderatlas.embedded import redis_server_binary
 
-        self.port = free_port()
+        self.port = port or free_port()  # a port of its own, or the one a restarted server had
         self.url = f"redis://127.0.0.1:{self.port}/0"
-        self._log = log_path.open("w")
+        self._log = log_path.open("a")
         self.process = subprocess.Popen(
             [str(redis_server_binary()), "--port", str(self.port), "--bind", "127.0.0.1"]
             + ["--save", "", "--appendonly", "no", "--daemonize", "no"],

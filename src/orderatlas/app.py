@@ -30,7 +30,7 @@ from orderatlas.storage.postgres import PostgresCopyStore
 from orderatlas.storage.router import router as copies_router
 from orderatlas.tracking.router import router as tracking_router
 from orderatlas.webhooks.router import router as webhooks_router
-from orderatlas.worker import workers
+from orderatlas.worker import run_in_process
 
 
 def app_from_environment() -> FastAPI:
@@ -56,17 +56,14 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
         app.state.retailers = Retailers(app.state.sessionmaker, settings)
         app.state.stripe = StripeGateway(settings)
         app.state.copies = PostgresCopyStore()
-        running = workers(settings) if run_worker else []
-        worker_tasks = [asyncio.create_task(worker.async_run()) for worker in running]
+        worker_task = asyncio.create_task(run_in_process(settings)) if run_worker else None
         try:
             yield
         finally:
-            for task in worker_tasks:
-                task.cancel()
+            if worker_task:
+                worker_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            for worker in running:
-                await worker.close()
+                    await worker_task
             await app.state.stripe.aclose()
             await limiter_redis.aclose()
             await app.state.redis.aclose()

@@ -11,6 +11,8 @@ never answers holds a send slot for ORDERATLAS_WEBHOOK_TIMEOUT_S, and only a sen
 """
 
 import asyncio
+import contextlib
+import logging
 import signal
 from collections.abc import Sequence
 from typing import Any
@@ -30,6 +32,8 @@ from orderatlas.storage.postgres import PostgresCopyStore
 from orderatlas.storage.tasks import purge_expired_copies
 from orderatlas.webhooks.service import WEBHOOK_QUEUE
 from orderatlas.webhooks.tasks import deliver_webhook, dispatch_due_webhooks, purge_webhook_history
+
+log = logging.getLogger(__name__)
 
 CHECKOUTS, WEBHOOKS = "checkouts", "webhooks"
 QUEUES = (CHECKOUTS, WEBHOOKS)
@@ -134,3 +138,30 @@ async def run(settings: Settings, queues: Sequence[str] = QUEUES) -> None:
     finally:
         for worker in running:
             await worker.close()
+
+
+WORKER_RESTART_DELAY_S = 1.0
+
+
+async def _supervised(settings: Settings, queue: str) -> None:
+    while True:
+        worker = workers(settings, [queue])[0]
+        try:
+            await worker.async_run()
+            log.warning("the in-process worker of %s stopped; starting it again", queue)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("the in-process worker of %s failed (Redis or PostgreSQL away?); restarting", queue)
+        finally:
+            with contextlib.suppress(Exception):
+                await worker.close()
+        await asyncio.sleep(WORKER_RESTART_DELAY_S)
+
+
+async def run_in_process(settings: Settings, queues: Sequence[str] = QUEUES) -> None:
+    """The workers of `orderatlas serve`, each started again whenever it stops: arq's main loop
+    ends with an exception when Redis goes away (a restart), and nothing else would revive it, so
+    accepted orders would wait for ever. Runs until cancelled. (`orderatlas worker` exits instead,
+    for its process manager to restart.)"""
+    await asyncio.gather(*(_supervised(settings, queue) for queue in queues))
