@@ -32,17 +32,11 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.factories import legacy_order  # noqa: E402
+from tests.outages.test_outages import LEDGER_MISMATCHES  # noqa: E402
 from tests.process import PrivateRedis, Service, clean_env, free_port, poll, run_cli, wait_healthy  # noqa: E402
 
 MACHINE_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 BENCH_DB = "oa7_outage"
-LEDGER = """
-SELECT count(*) FROM accounts a
-WHERE a.credit_balance <> (SELECT coalesce(sum(amount), 0) FROM credit_transactions c
-                           WHERE c.account_id = a.id AND NOT c.test_mode)
-   OR a.test_credit_balance <> (SELECT coalesce(sum(amount), 0) FROM credit_transactions c
-                                WHERE c.account_id = a.id AND c.test_mode)
-"""
 
 
 def machine_postgres() -> str | None:
@@ -129,7 +123,7 @@ def audit(database_url: str) -> dict[str, int]:
         stuck = conn.execute(
             "SELECT count(*) FROM orders WHERE status IN ('pending', 'processing')"
         ).fetchone()
-        ledger = conn.execute(LEDGER).fetchone()
+        ledger = conn.execute(LEDGER_MISMATCHES).fetchone()
         statuses = dict(conn.execute("SELECT status, count(*) FROM orders GROUP BY 1").fetchall())
     print("  final order statuses:", dict(sorted(statuses.items())))
     return {"double purchases": double[0], "stuck orders": stuck[0], "ledger mismatches": ledger[0]}  # type: ignore[index]

@@ -147,24 +147,24 @@ def _is_database_down(exc: BaseException) -> bool:
     )
 
 
-async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
-    if not _is_database_down(exc):
-        return await _unexpected_error(_, exc)
-    log.warning("database unavailable: %s", type(exc).__name__)
+def _unavailable(what: str, code: str) -> JSONResponse:
     return JSONResponse(
-        error_body("the database is unavailable; retry shortly", "database_unavailable"),
+        error_body(f"the {what} is unavailable; retry shortly", code),
         status_code=503,
         headers={"Retry-After": "1"},
     )
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    if not _is_database_down(exc):
+        return await _unexpected_error(request, exc)
+    log.warning("database unavailable: %s", type(exc).__name__)
+    return _unavailable("database", "database_unavailable")
 
 
 async def _redis_unavailable(_: Request, exc: Exception) -> JSONResponse:
     log.warning("redis unavailable: %s", type(exc).__name__)
-    return JSONResponse(
-        error_body("the job queue is unavailable; retry shortly", "redis_unavailable"),
-        status_code=503,
-        headers={"Retry-After": "1"},
-    )
+    return _unavailable("job queue", "redis_unavailable")
 
 
 async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
