@@ -141,6 +141,7 @@ def run(workdir: Path, orders: int, outage_s: float) -> bool:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = clean_env(
+        production_intervals=True,
         ORDERATLAS_DATABASE_URL=database_url,
         ORDERATLAS_REDIS_URL=redis.url,
         ORDERATLAS_SANDBOX_LATENCY_MS="20",
