@@ -153,7 +153,7 @@ async def test_the_migrations_build_the_schema_the_models_describe(scratch_url: 
     assert await asyncio.to_thread(schema_differences, scratch_url) == []
 
 
-async def test_0008_gives_each_account_a_test_secret_and_each_event_its_mode(scratch_url: str) -> None:
+async def test_0009_gives_each_account_a_test_secret_and_each_event_its_mode(scratch_url: str) -> None:
     await migrate(scratch_url, "0003")
     first, test_order = seed_at_0003(scratch_url)
     second, _ = seed_at_0003(scratch_url)
