@@ -94,6 +94,8 @@ async def test_killed_backends_fail_requests_cleanly_and_the_pool_recovers(
         terminate_other_backends(settings)  # every pooled connection is dead now
         await until_ok(lambda: http.get("/v1/settings", headers=seller.test_headers), timeout_s=15)
         assert (await http.get("/readyz")).status_code == 200
+    # The suite's own pool lost its connections too, and is not pinged before use either.
+    await engine.dispose()
     await worker.run(with_cron=True)
     async with engine.connect() as conn:
         assert (await conn.execute(text(LEDGER_MISMATCHES))).scalar() == 0
