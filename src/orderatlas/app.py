@@ -13,6 +13,8 @@ from orderatlas.auth import ratelimit
 from orderatlas.billing.router import router as billing_router
 from orderatlas.billing.stripe_api import StripeGateway
 from orderatlas.config import Settings
+from orderatlas.conversion.registry import Providers
+from orderatlas.conversion.router import router as conversion_router
 from orderatlas.dashboard.router import router as dashboard_router
 from orderatlas.db import create_engine, create_sessionmaker
 from orderatlas.errors import install_error_handlers
@@ -54,6 +56,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
         limiter_redis = ratelimit.connect(settings.redis_url or "", deadline_s)
         app.state.limiter = ratelimit.RateLimiter(limiter_redis, deadline_s=deadline_s)
         app.state.retailers = Retailers(app.state.sessionmaker, settings)
+        app.state.providers = Providers(settings)
         app.state.stripe = StripeGateway(settings)
         app.state.copies = PostgresCopyStore()
         worker_task = asyncio.create_task(run_in_process(settings)) if run_worker else None
@@ -81,6 +84,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(orders_router)
     app.include_router(tracking_router)
+    app.include_router(conversion_router)
     app.include_router(orders_list_router)
     app.include_router(dashboard_router)
     app.include_router(sandbox_router)

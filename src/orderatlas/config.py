@@ -71,6 +71,15 @@ class Settings(BaseSettings):
     # (out for delivery, delivered) every this many seconds after that.
     sandbox_ship_after_s: float = Field(default=60.0, ge=0)
 
+    # Tracking conversion (docs/conversion.md). Test keys always use the sandbox provider; live keys
+    # use this one (unset: live conversions answer 503 conversion_provider_not_configured).
+    conversion_provider: str | None = None
+    # The poller tries each eligible order about this often (+-25%), its first try at a random
+    # point of the first interval, so orders placed together spread over it.
+    conversion_poll_s: int = Field(default=3 * 3600, ge=1)
+    conversion_timeout_s: float = Field(default=30.0, gt=0)  # one provider call, then "unavailable"
+    sandbox_conversion_slow_s: float = Field(default=2.0, ge=0)  # the sandbox's slow ship-to zip 00003
+
     worker_max_jobs: int = Field(default=10, ge=1)
     # A worker looks at the queue this often (arq's poll_delay) and starts at most its free slots'
     # worth of jobs per look, so this bounds both a new job's wait and a worker's jobs per second

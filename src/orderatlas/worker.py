@@ -22,6 +22,8 @@ from arq import Worker, cron
 from arq.constants import default_queue_name
 
 from orderatlas.config import Settings
+from orderatlas.conversion.registry import Providers
+from orderatlas.conversion.tasks import convert_order, poll_conversions, refresh_due_labels
 from orderatlas.db import create_engine, create_sessionmaker
 from orderatlas.idempotency.tasks import purge_idempotency_keys
 from orderatlas.jobs import redis_settings
@@ -48,6 +50,7 @@ async def _startup(ctx: dict[str, Any]) -> None:
     ctx["sessionmaker"] = create_sessionmaker(ctx["engine"])
     ctx["retailers"] = Retailers(ctx["sessionmaker"], settings, clock=ctx["clock"])
     ctx["copies"] = PostgresCopyStore()
+    ctx["providers"] = Providers(settings)
     ctx["http"] = httpx.AsyncClient(follow_redirects=False)
 
 
@@ -62,11 +65,13 @@ def _checkouts(settings: Settings) -> dict[str, Any]:
     sweeps = set(range(0, 60, settings.worker_sweep_every_s))
     return {
         "queue_name": default_queue_name,  # where checkouts have always been queued
-        "functions": [checkout_order, refresh_order],
+        "functions": [checkout_order, refresh_order, convert_order],
         "cron_jobs": [
             cron(sweep_stuck_orders, second=0, run_at_startup=True),
             cron(dispatch_due_webhooks, second=sweeps, run_at_startup=True),
             cron(refresh_due_orders, second=sweeps, run_at_startup=True),
+            cron(poll_conversions, second=sweeps, run_at_startup=True),
+            cron(refresh_due_labels, second=sweeps, run_at_startup=True),
             cron(purge_idempotency_keys, minute=7, second=0),
             cron(purge_expired_copies, minute=23, second=0),
             cron(purge_webhook_history, hour=3, minute=17, second=0),

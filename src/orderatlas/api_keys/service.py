@@ -54,6 +54,9 @@ async def update(
         setattr(key, name, value)
     if changes.get("name") is not None:
         key.name = changes["name"]
+    if "convert_tracking" in changes:  # "" and null clear the override: the account's setting applies
+        value = changes["convert_tracking"]
+        key.convert_tracking = value if isinstance(value, bool) else None
     return key
 
 

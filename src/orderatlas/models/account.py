@@ -82,6 +82,8 @@ class ApiKey(UUIDPk, CreatedAt, Base):
     # Per-key overrides of the account's webhook targets.
     webhook_url: Mapped[str | None] = mapped_column(Text)
     discord_webhook_url: Mapped[str | None] = mapped_column(Text)
+    # Overrides the account's convert_tracking for orders this key places; None: the account's.
+    convert_tracking: Mapped[bool | None] = mapped_column(Boolean)
 
     account: Mapped[Account] = relationship(back_populates="api_keys", lazy="raise")
 

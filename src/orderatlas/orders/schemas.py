@@ -282,6 +282,9 @@ class OrderFields(BaseModel):
     tracking_number: str
     carrier: str
     aqualine_tracking: str
+    dropped_aqualine_tracking: list[str] = Field(
+        description="Every Aquiline label dropped from the order (POST .../drop-conversion), newest first."
+    )
     external_order_id: str
     metadata: dict[str, str]
     order_html_url: str

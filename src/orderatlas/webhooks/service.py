@@ -59,10 +59,12 @@ async def emit_order_event(
     previous_status: str | None,
     *,
     targets: Targets | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> None:
     """Record an order event and its deliveries in the caller's transaction. `targets` (account
     webhook, account Discord, key webhook, key Discord), when the caller read them already, saves
-    the query for them; they must be the order's account's and key's."""
+    the query for them; they must be the order's account's and key's. `extra`: the event's own
+    fields (aqualine.skipped's skip_reason ...)."""
     if targets is None:
         targets = session.info.get(_TARGETS, {}).get((order.account_id, order.api_key_id, order.test_mode))
     if targets is None:
@@ -74,7 +76,7 @@ async def emit_order_event(
         order_id=order.id,
         event=event,
         livemode=not order.test_mode,
-        payload=order_payload(event, order, previous_status, utcnow()),
+        payload=order_payload(event, order, previous_status, utcnow(), extra),
     )
     session.add(record)
     # A per-order URL wins over the key's override, which wins over the account's.
