@@ -27,7 +27,8 @@ async def placed(
         key_id = await session.scalar(
             select(ApiKey.id).where(ApiKey.account_id == uuid.UUID(seller.account_id), ApiKey.mode == "test")
         )
-    return await order_in(sessionmaker, seller, status, api_key_id=key_id, **fields)
+    fields.setdefault("api_key_id", key_id)
+    return await order_in(sessionmaker, seller, status, **fields)
 
 
 async def poll(

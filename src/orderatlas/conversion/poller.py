@@ -59,7 +59,6 @@ async def convert_tracking_for(session: AsyncSession, order: Order, account: Acc
 def _eligible(order: Order) -> bool:
     return (
         not order.aqualine_tracking
-        and not order.dropped_aqualine_tracking
         and order.status in repository.POLLED_STATUSES
         and supported(order.platform)
         and order.aqualine_skip_reason not in TERMINAL_SKIPS

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Float, case, cast, func, literal, select, update
-from sqlalchemy.dialects.postgresql import INTERVAL, JSONB
+from sqlalchemy.dialects.postgresql import INTERVAL
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orderatlas.models import Account, ApiKey, Order, TrackingLabel
@@ -44,7 +44,7 @@ class Claimed:
 async def claim_due(
     session: AsyncSession, now: datetime, interval_s: float, terminal: tuple[str, ...], limit: int
 ) -> list[Claimed]:
-    """Take up to `limit` orders that could get their first label and are due, and schedule each
+    """Take up to `limit` orders that hold no label (never converted, or dropped) and are due, and schedule each
     one's next try (SKIP LOCKED: two pollers split the work; a convert in progress is left alone)."""
     enabled = func.coalesce(Order.convert_tracking, ApiKey.convert_tracking, Account.convert_tracking)
     due = (
@@ -55,8 +55,6 @@ async def claim_due(
             Order.aqualine_tracking.is_(None),
             Order.status.in_(POLLED_STATUSES),
             Order.platform.in_(CONVERTIBLE_PLATFORMS),
-            # An order whose label was dropped is converted again only when its owner asks.
-            Order.dropped_aqualine_tracking == literal([], JSONB),
             (Order.conversion_due_at.is_(None)) | (Order.conversion_due_at <= now),
             (Order.aqualine_skip_reason.is_(None)) | (Order.aqualine_skip_reason.not_in(terminal)),
         )

@@ -50,10 +50,13 @@ async def convert(order_id: str, request: Request, session: SessionDep, principa
 @router.post(
     "/{order_id}/drop-conversion", response_model=ConversionDropped, responses=error_responses(404, 409)
 )
-async def drop_conversion(order_id: str, session: SessionDep, principal: PrincipalDep) -> ConversionDropped:
+async def drop_conversion(
+    order_id: str, request: Request, session: SessionDep, principal: PrincipalDep
+) -> ConversionDropped:
     """Detach the order's Aquiline tracking (kept in dropped_aqualine_tracking) so it can be
     converted again. Credits are not refunded."""
-    order, number = await service.drop(session, principal, order_id, now=utcnow())
+    interval_s = request.app.state.settings.conversion_poll_s
+    order, number = await service.drop(session, principal, order_id, now=utcnow(), interval_s=interval_s)
     return ConversionDropped(
         order_id=_named(order, order_id), dropped_aqualine=number, message=DROPPED_MESSAGE
     )

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -238,10 +238,11 @@ async def convert(
 
 
 async def drop(
-    session: AsyncSession, principal: Principal, reference: str, *, now: datetime
+    session: AsyncSession, principal: Principal, reference: str, *, now: datetime, interval_s: float
 ) -> tuple[Order, str]:
     """POST /v1/order/:id/drop-conversion: the label stops being the order's, and is still refreshed
-    until its parcel is delivered or cancelled. Nothing is refunded."""
+    until its parcel is delivered or cancelled. Nothing is refunded. With convert_tracking on, the
+    poller converts the order again, but not before one interval: time to convert it by hand."""
     order = await _own_locked(session, principal, reference)
     label = await repository.active_label(session, order.id)
     if label is None or not order.aqualine_tracking:
@@ -249,4 +250,5 @@ async def drop(
     label.state, label.dropped_at = DROPPED, now  # its refresh schedule carries on as it was
     order.dropped_aqualine_tracking = [label.number, *order.dropped_aqualine_tracking]
     order.aqualine_tracking = None
+    order.conversion_due_at = now + timedelta(seconds=interval_s)
     return order, label.number
