@@ -1,4 +1,4 @@
-"""POST /v1/order/:id/convert and /drop-conversion: every refusal, the charge, the label, drop and re-convert."""
+"""POST /v1/order/:id/convert and /drop-conversion: each refusal, the charge, drop and re-convert."""
 
 import asyncio
 import re

@@ -1,4 +1,4 @@
-"""GET /v1/dashboard/tracking-conversions: converted orders only, the reference's shape, newest first, bounded."""
+"""GET /v1/dashboard/tracking-conversions: converted orders only, newest first, bounded."""
 
 from datetime import timedelta
 

@@ -18,7 +18,7 @@ from orderatlas.conversion.base import FINAL_LABEL_STATUSES, LABEL_REJECTED, Par
 from orderatlas.conversion.registry import ProviderNotConfigured, Providers
 from orderatlas.conversion.service import PROVIDER_NOT_CONFIGURED, Skip, attempt, supported
 from orderatlas.jobs import enqueue_after_commit
-from orderatlas.models import Account, Order
+from orderatlas.models import Account, Order, TrackingLabel
 from orderatlas.orders import lifecycle
 from orderatlas.orders import repository as orders_repository
 from orderatlas.orders.refresh import next_refresh
@@ -80,7 +80,9 @@ async def auto_convert(
     try:
         provider = providers.for_order(order.test_mode)
     except ProviderNotConfigured as exc:
-        outcome: object = Skip(PROVIDER_NOT_CONFIGURED, f"Aquiline conversion skipped: {exc.message}", True)
+        outcome: TrackingLabel | Skip = Skip(
+            PROVIDER_NOT_CONFIGURED, f"Aquiline conversion skipped: {exc.message}", True
+        )
     else:
         outcome = await attempt(session, order, account, provider, settings=settings, now=now)
     if isinstance(outcome, Skip):

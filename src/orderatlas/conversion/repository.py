@@ -44,8 +44,8 @@ class Claimed:
 async def claim_due(
     session: AsyncSession, now: datetime, interval_s: float, terminal: tuple[str, ...], limit: int
 ) -> list[Claimed]:
-    """Take up to `limit` orders that hold no label (never converted, or dropped) and are due, and schedule each
-    one's next try (SKIP LOCKED: two pollers split the work; a convert in progress is left alone)."""
+    """Take up to `limit` due orders that hold no label (never converted, or dropped), and schedule
+    each one's next try (SKIP LOCKED: two pollers split the work; a convert in progress is skipped)."""
     enabled = func.coalesce(Order.convert_tracking, ApiKey.convert_tracking, Account.convert_tracking)
     due = (
         select(Order.id, Order.conversion_due_at.is_(None).label("first"), enabled.label("enabled"))

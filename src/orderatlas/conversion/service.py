@@ -10,7 +10,8 @@ fails after a mint releases the label at the provider.
 import asyncio
 import logging
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,8 +21,13 @@ from orderatlas.auth.dependencies import Principal
 from orderatlas.billing import service as billing
 from orderatlas.config import Settings
 from orderatlas.conversion import repository, ship_from
-from orderatlas.conversion.base import PROVIDER_UNAVAILABLE, ConversionProvider, LabelRequest, MintResult
-from orderatlas.conversion.base import LabelFailure as LabelFailure
+from orderatlas.conversion.base import (
+    PROVIDER_UNAVAILABLE,
+    ConversionProvider,
+    LabelFailure,
+    LabelRequest,
+    MintResult,
+)
 from orderatlas.errors import BadRequest, Conflict, InsufficientCredits, NotFound, OrderAtlasError
 from orderatlas.models import Account, Order, TrackingLabel
 from orderatlas.models.base import utcnow
@@ -77,13 +83,14 @@ class Skip:
     retry_eligible: bool
     credits_have: int | None = None
     credits_need: int | None = None
-    payload: dict[str, Any] = field(init=False)
 
-    def __post_init__(self) -> None:
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The event's own fields; the credit counts only where the reference has them."""
         fields: dict[str, Any] = {"skip_reason": self.reason, "skip_message": self.message}
         if self.reason == INSUFFICIENT_CREDITS:
             fields |= {"credits_have": self.credits_have, "credits_need": self.credits_need}
-        object.__setattr__(self, "payload", {**fields, "retry_eligible": self.retry_eligible})
+        return {**fields, "retry_eligible": self.retry_eligible}
 
 
 def supported(platform: str) -> bool:
@@ -218,7 +225,12 @@ class Converted:
 
 
 async def convert(
-    session: AsyncSession, principal: Principal, reference: str, *, provider_for: Any, settings: Settings
+    session: AsyncSession,
+    principal: Principal,
+    reference: str,
+    *,
+    provider_for: Callable[[bool], ConversionProvider],
+    settings: Settings,
 ) -> Converted:
     """POST /v1/order/:id/convert. A provider failure is returned, not raised, so that the attempt
     it used is committed (the provider sees the next try as attempt 2)."""
