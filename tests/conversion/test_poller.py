@@ -230,7 +230,7 @@ async def test_ship_from_is_the_order_s_then_the_account_s_then_the_platform_s(
     assert (manual.status_code, manual.json()["code"]) == (422, "missing_ship_from")
 
 
-async def test_one_poll_takes_a_bounded_batch_and_the_next_the_rest(
+async def test_polls_take_bounded_batches_and_concurrent_pollers_split_the_work(
     client: httpx.AsyncClient,
     accounts: AccountFactory,
     sessionmaker: Maker,
@@ -243,13 +243,16 @@ async def test_one_poll_takes_a_bounded_batch_and_the_next_the_rest(
     seller = await accounts.create(test_credits=10)
     await set_account(client, seller, convert_tracking=True, **STORE)
     orders = [await placed(sessionmaker, seller, conversion_due_at=clock()) for _ in range(5)]
-    async with unit_of_work(sessionmaker, redis) as session:
-        assert await poller.queue_due(session, clock(), settings) == 3
-    async with unit_of_work(sessionmaker, redis) as session:
-        assert await poller.queue_due(session, clock(), settings) == 2
-    async with unit_of_work(sessionmaker, redis) as session:
-        assert await poller.queue_due(session, clock(), settings) == 0
-    assert len(orders) == 5
+
+    async def one_poll() -> int:
+        async with unit_of_work(sessionmaker, redis) as session:
+            return await poller.queue_due(session, clock(), settings)
+
+    # Two pollers at once split the due orders (SKIP LOCKED); a third finds none left.
+    assert sorted(await asyncio.gather(one_poll(), one_poll())) == [2, 3]
+    assert await one_poll() == 0
+    queued = {job.job_id for job in await redis.queued_jobs()}
+    assert queued == {f"convert:{order_id}" for order_id in orders}
 
 
 async def test_the_poller_racing_a_manual_convert_leaves_one_label_and_one_debit(
@@ -275,6 +278,8 @@ async def test_the_poller_racing_a_manual_convert_leaves_one_label_and_one_debit
     await redis.enqueue_job("convert_order", order_id, _job_id=f"convert:{order_id}")
     await worker.run(clock=clock)
     assert (await manual).status_code == 200
+    await redis.enqueue_job("convert_order", order_id, _job_id=f"convert:{order_id}")  # a re-run
+    await worker.run(clock=clock)
     assert len(await labels(sessionmaker, order_id)) == 1 and len(await debits(sessionmaker, order_id)) == 1
     assert len(await events(sessionmaker, order_id, "tracking.converted")) == 1
     assert await balance(sessionmaker, seller) == 9
