@@ -18,8 +18,9 @@ depends_on: str | Sequence[str] | None = None
 
 CONVERSION_TYPES = ("conversion_debit", "conversion_refund")
 POLLED = (
-    "aqualine_tracking IS NULL AND status IN ('confirmed', 'purchased', 'warning', "
-    "'awaiting_approval', 'payment_revision', 'shipped', 'out_for_delivery')"
+    "aqualine_tracking IS NULL AND convert_tracking IS NOT FALSE AND status IN ("
+    "'confirmed', 'purchased', 'warning', 'awaiting_approval', 'payment_revision', "
+    "'shipped', 'out_for_delivery')"
 )
 
 

@@ -36,12 +36,13 @@ TERMINAL_SKIPS = (LABEL_REJECTED,)
 
 
 async def queue_due(session: AsyncSession, now: datetime, settings: Settings) -> int:
-    """One poll: claim a bounded batch of due orders, schedule each one's next try, and queue a
-    conversion job for those whose convert_tracking resolves to true. Returns the jobs queued."""
+    """One poll: claim a bounded batch of due orders whose convert_tracking resolves to true,
+    schedule each one's next try, and queue a conversion job for each one seen before. Returns the
+    jobs queued."""
     claimed = await repository.claim_due(session, now, settings.conversion_poll_s, TERMINAL_SKIPS, POLL_BATCH)
     queued = 0
     for row in claimed:
-        if row.enabled and not row.first_sight:
+        if not row.first_sight:
             # One id per order: a poll that comes round while its job still waits queues no second.
             enqueue_after_commit(session, CONVERT_JOB, str(row.order_id), job_id=f"convert:{row.order_id}")
             queued += 1

@@ -38,25 +38,28 @@ def _seconds(value: object) -> object:
 class Claimed:
     order_id: uuid.UUID
     first_sight: bool  # never seen before: only scheduled, at a random point of the interval
-    enabled: bool  # convert_tracking as it resolves for the order
 
 
 async def claim_due(
     session: AsyncSession, now: datetime, interval_s: float, terminal: tuple[str, ...], limit: int
 ) -> list[Claimed]:
-    """Take up to `limit` due orders that hold no label (never converted, or dropped), and schedule
-    each one's next try (SKIP LOCKED: two pollers split the work; a convert in progress is skipped)."""
+    """Take up to `limit` due orders that should be converted and hold no label (never converted, or
+    dropped), and schedule each one's next try (SKIP LOCKED: two pollers split the work; a convert
+    in progress is skipped). Orders whose convert_tracking resolves to false are filtered here and
+    never written or locked: the refresh sweep, which skips locked orders, must not lose them."""
     enabled = func.coalesce(Order.convert_tracking, ApiKey.convert_tracking, Account.convert_tracking)
     due = (
-        select(Order.id, Order.conversion_due_at.is_(None).label("first"), enabled.label("enabled"))
+        select(Order.id, Order.conversion_due_at.is_(None).label("first"))
         .join(Account, Account.id == Order.account_id)
         .outerjoin(ApiKey, ApiKey.id == Order.api_key_id)
         .where(
             Order.aqualine_tracking.is_(None),
+            Order.convert_tracking.is_not(False),
             Order.status.in_(POLLED_STATUSES),
             Order.platform.in_(CONVERTIBLE_PLATFORMS),
             (Order.conversion_due_at.is_(None)) | (Order.conversion_due_at <= now),
             (Order.aqualine_skip_reason.is_(None)) | (Order.aqualine_skip_reason.not_in(terminal)),
+            enabled.is_(True),
         )
         .order_by(Order.conversion_due_at.asc().nulls_first())
         .limit(limit)
@@ -70,10 +73,10 @@ async def claim_due(
         .where(Order.id == due.c.id)
         # updated_at kept: scheduling changes nothing a client sees (GET /v1/orders?updated_after=).
         .values(conversion_due_at=case((due.c.first, first_try), else_=next_try), updated_at=Order.updated_at)
-        .returning(Order.id, due.c.first, due.c.enabled)
+        .returning(Order.id, due.c.first)
         .execution_options(synchronize_session=False)
     )
-    return [Claimed(row[0], bool(row[1]), bool(row[2])) for row in await session.execute(stmt)]
+    return [Claimed(row[0], bool(row[1])) for row in await session.execute(stmt)]
 
 
 async def claim_due_labels(

@@ -42,8 +42,9 @@ class Order(UUIDPk, CreatedAt, Base):
             "ix_orders_conversion_due_at",
             "conversion_due_at",
             postgresql_where=text(
-                "aqualine_tracking IS NULL AND status IN ('confirmed', 'purchased', 'warning', "
-                "'awaiting_approval', 'payment_revision', 'shipped', 'out_for_delivery')"
+                "aqualine_tracking IS NULL AND convert_tracking IS NOT FALSE AND status IN ("
+                "'confirmed', 'purchased', 'warning', 'awaiting_approval', 'payment_revision', "
+                "'shipped', 'out_for_delivery')"
             ),
         ),
         # GET /v1/dashboard/tracking-conversions: the converted orders, newest first.
