@@ -28,7 +28,7 @@ from orderatlas.webhooks.service import emit_order_event
 log = logging.getLogger(__name__)
 
 CONVERT_JOB = "convert_order"
-POLL_BATCH = 200  # orders claimed per poll (every 5 s): 40 a second
+POLL_BATCH = 200  # orders claimed per poll (each sweep: every 5 s by default, 40 a second)
 LABEL_BATCH = 50  # labels refreshed per sweep
 LABEL_LEASE = timedelta(minutes=10)
 # Skips the poller does not retry: trying again cannot help. A manual convert still may.

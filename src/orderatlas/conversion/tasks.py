@@ -11,7 +11,7 @@ log = logging.getLogger(__name__)
 
 
 async def poll_conversions(ctx: dict[str, Any]) -> int:
-    """Every 5 s and at start-up: queue a conversion for a bounded batch of due orders."""
+    """Every sweep and at start-up: queue a conversion for a bounded batch of due orders."""
     async with unit_of_work(ctx["sessionmaker"], ctx["redis"]) as session:
         return await poller.queue_due(session, ctx["clock"](), ctx["settings"])
 
@@ -31,7 +31,7 @@ async def convert_order(ctx: dict[str, Any], order_id: str) -> str:
 
 
 async def refresh_due_labels(ctx: dict[str, Any]) -> int:
-    """Every 5 s: follow a bounded batch of labels, active or dropped, until their parcel is done.
+    """Every sweep: follow a bounded batch of labels, active or dropped, until their parcel is done.
     The provider is asked outside any transaction, one label at a time."""
     settings, now = ctx["settings"], ctx["clock"]()
     async with unit_of_work(ctx["sessionmaker"], ctx["redis"]) as session:
