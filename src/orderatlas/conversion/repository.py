@@ -64,7 +64,10 @@ async def claim_due(
         .order_by(Order.conversion_due_at.asc().nulls_first())
         .limit(limit)
         .with_for_update(of=Order, skip_locked=True)
+        # MATERIALIZED: PostgreSQL may run a LIMIT ... SKIP LOCKED subquery more than once inside
+        # an UPDATE and claim more than `limit` rows (as orders/repository.py's refresh claim).
         .cte("due")
+        .prefix_with("MATERIALIZED")
     )
     first_try = literal(now) + _seconds(func.random() * interval_s)
     next_try = literal(now) + _seconds((0.75 + func.random() * 0.5) * interval_s)
@@ -89,10 +92,12 @@ async def claim_due_labels(
         .order_by(TrackingLabel.next_refresh_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
+        .cte("due_labels")
+        .prefix_with("MATERIALIZED")
     )
     stmt = (
         update(TrackingLabel)
-        .where(TrackingLabel.id.in_(due.scalar_subquery()))
+        .where(TrackingLabel.id == due.c.id)
         .values(next_refresh_at=lease_until)
         .returning(TrackingLabel.id)
         .execution_options(synchronize_session=False)
