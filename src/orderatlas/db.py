@@ -29,7 +29,8 @@ def async_url(url: str) -> str:
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     # No pool_pre_ping: it costs a round trip on every checkout from the pool. A connection that
     # PostgreSQL dropped fails the one statement that finds it (SQLAlchemy then discards the whole
-    # pool's stale connections); a job is retried, a client retries with its Idempotency-Key.
+    # pool's stale connections); the request answers 503 database_unavailable (errors.py), a job
+    # is retried, a client retries with its Idempotency-Key.
     return create_async_engine(async_url(url), pool_size=pool_size, max_overflow=10)
 
 

@@ -135,8 +135,9 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 # A lost or unreachable database (a restart, pg_terminate_backend, a full pool) is an outage, not a
-# bug: the client gets a JSON 503 it can retry, and the pool replaces the dead connections itself
-# (pool_pre_ping), so the next request after recovery succeeds.
+# bug: the client gets a JSON 503 it can retry. There is no pool_pre_ping (db.create_engine): the
+# request that finds a dropped connection is the one that fails, and SQLAlchemy then invalidates
+# the pool's older connections, so the next request after recovery succeeds.
 _DATABASE_DOWN = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
 _REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
 
