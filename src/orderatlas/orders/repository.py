@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy.orm import aliased, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
 from orderatlas.kit.schemas import storable
@@ -109,9 +109,10 @@ async def read_for_account(
 
 async def lock(session: AsyncSession, order_id: uuid.UUID) -> Order | None:
     """The order, locked and read afresh (populate_existing): a session that read it before the
-    lock must not keep acting on what it saw then. Its items come in the same statement (a join,
-    not a second SELECT), and so do its webhook targets, for the event its change emits: the
-    checkout runs this twice."""
+    lock must not keep acting on what it saw then. Its webhook targets come in the same statement,
+    for the event its change emits (the checkout runs this twice). Its items do not: after a wait
+    for the lock PostgreSQL re-reads only the locked row, and a joined item would be as it was
+    before the lock holder's commit (record_outcome writes items), so they are read after it."""
     key = aliased(ApiKey)
     stmt = (
         select(Order, mode_target(Account.webhook_url), mode_target(Account.discord_webhook_url))
@@ -119,11 +120,11 @@ async def lock(session: AsyncSession, order_id: uuid.UUID) -> Order | None:
         .join(Account, Account.id == Order.account_id)
         .outerjoin(key, key.id == Order.api_key_id)
         .where(Order.id == order_id)
-        .options(joinedload(Order.items))
+        .options(selectinload(Order.items))
         .with_for_update(of=Order)
         .execution_options(populate_existing=True)
     )
-    row = (await session.execute(stmt)).unique().one_or_none()
+    row = (await session.execute(stmt)).one_or_none()
     if row is None:
         return None
     order = row[0]
