@@ -424,3 +424,22 @@ async def test_created_before_includes_the_second_the_api_shows(
     ]
     earlier = (second + timedelta(microseconds=400_000)).isoformat()  # a bound with a fraction is exact
     assert ids(await listing(client, seller, {"created_before": earlier})) == []
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        [("status", "shipped")] * 21,
+        [("expand", "items")] * 21,
+        {"platform": "A" * 41},
+        {"created_after": "2026-01-01T00:00:00Z" + " " * 60},
+    ],
+    ids=["status-repeated", "expand-repeated", "platform", "created-after"],
+)
+async def test_every_query_value_is_bounded(
+    client: httpx.AsyncClient, accounts: AccountFactory, params: Any
+) -> None:
+    seller = await accounts.create()
+    response = await client.get("/v1/orders", params=params, headers=seller.test_headers)
+    assert response.status_code == 400, response.text
+    assert set(response.json()) >= {"error", "code"}

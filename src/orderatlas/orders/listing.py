@@ -62,6 +62,10 @@ def _moment(name: str, text: str | None) -> datetime | None:
     return moment
 
 
+# Repeated query values (status=, expand=) one request may carry: more is a 400, not a bigger IN list.
+MAX_FILTER_VALUES = 20
+
+
 def _statuses(values: list[str]) -> tuple[str, ...]:
     """status=shipped&status=delivered, or status=shipped,delivered as SP-API writes it."""
     wanted = sorted({part.strip() for value in values for part in value.split(",") if part.strip()})

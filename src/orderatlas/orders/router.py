@@ -99,23 +99,37 @@ async def list_orders(
     principal: PrincipalDep,
     status: Annotated[
         list[str] | None,
-        Query(description=f"Repeatable, or comma-separated: any of {', '.join(ALL_STATUSES)}."),
+        Query(
+            max_length=listing.MAX_FILTER_VALUES,
+            description=f"Repeatable, or comma-separated: any of {', '.join(ALL_STATUSES)}.",
+        ),
     ] = None,
-    platform: Annotated[str | None, Query(description="A platform identifier, e.g. AmazonUS.")] = None,
+    platform: Annotated[
+        str | None, Query(max_length=40, description="A platform identifier, e.g. AmazonUS.")
+    ] = None,
+    # Its length is checked by the listing (400 invalid_external_order_id, as on POST /v1/order).
     external_order_id: Annotated[str | None, Query(description="Exactly this client reference.")] = None,
-    created_after: Annotated[str | None, Query(description="ISO 8601; created at or after.")] = None,
-    created_before: Annotated[str | None, Query(description="ISO 8601; created at or before.")] = None,
+    created_after: Annotated[
+        str | None, Query(max_length=64, description="ISO 8601; created at or after.")
+    ] = None,
+    created_before: Annotated[
+        str | None, Query(max_length=64, description="ISO 8601; created at or before.")
+    ] = None,
     updated_after: Annotated[
         str | None,
         Query(
-            description="ISO 8601; changed at or after. Makes the walk a sync window (docs/orders-list.md)."
+            max_length=64,
+            description="ISO 8601; changed at or after. Makes the walk a sync window (docs/orders-list.md).",
         ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=listing.MAX_LIMIT)] = listing.DEFAULT_LIMIT,
     next_token: Annotated[
         str | None, Query(max_length=4096, description="From the previous page; the filters ride in it.")
     ] = None,
-    expand: Annotated[list[str] | None, Query(description="items: include each order's line items.")] = None,
+    expand: Annotated[
+        list[str] | None,
+        Query(max_length=listing.MAX_FILTER_VALUES, description="items: include each order's line items."),
+    ] = None,
 ) -> OrderList:
     filters = listing.build_filters(
         statuses=status or [],
