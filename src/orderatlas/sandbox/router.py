@@ -11,7 +11,7 @@ from orderatlas.db import SessionDep
 from orderatlas.errors import error_responses
 from orderatlas.kit.pagination import PageDep
 from orderatlas.kit.time import iso_z
-from orderatlas.orders.router import order_detail
+from orderatlas.orders.responses import order_detail
 from orderatlas.orders.schemas import OrderDetail
 from orderatlas.sandbox import service
 from orderatlas.sandbox.schemas import Advance, Purchase, PurchaseLine, PurchaseList
