@@ -18,6 +18,8 @@ from orderatlas.db import create_engine, create_sessionmaker
 from orderatlas.errors import install_error_handlers
 from orderatlas.jobs import redis_settings
 from orderatlas.kit.logs import configure_logging
+from orderatlas.observability.middleware import RequestContext
+from orderatlas.observability.router import router as metrics_router
 from orderatlas.orders.router import list_router as orders_list_router
 from orderatlas.orders.router import router as orders_router
 from orderatlas.retailers.registry import Retailers
@@ -77,6 +79,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(ratelimit.RateLimitHeaders)
+    app.add_middleware(RequestContext)  # outermost: its id and timing cover everything inside
     app.include_router(orders_router)
     app.include_router(tracking_router)
     app.include_router(orders_list_router)
@@ -88,6 +91,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     app.include_router(billing_router)
     app.include_router(sessions_router)
     app.include_router(copies_router)
+    app.include_router(metrics_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

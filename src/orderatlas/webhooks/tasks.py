@@ -6,6 +6,7 @@ from typing import Any
 
 from orderatlas.db import unit_of_work
 from orderatlas.models.webhook import TARGET_WEBHOOK
+from orderatlas.observability.metrics import WEBHOOK_ATTEMPTS, WEBHOOK_LATENCY
 from orderatlas.webhooks import client, service
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,9 @@ async def deliver_webhook(ctx: dict[str, Any], delivery_id: str) -> None:
     )
     async with unit_of_work(ctx["sessionmaker"], ctx["redis"]) as session:
         await service.record_attempt(session, outgoing, result, settings)
+    outcome = "delivered" if result.ok else ("rejected" if result.status else "unreachable")
+    WEBHOOK_ATTEMPTS.labels(outgoing.target, outcome).inc()
+    WEBHOOK_LATENCY.labels(outgoing.target).observe(result.duration_ms / 1000)
     log.info(
         "webhook delivery %s attempt %d: %s", delivery_id, outgoing.number, result.status or result.error
     )
