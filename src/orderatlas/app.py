@@ -13,6 +13,7 @@ from orderatlas.auth import ratelimit
 from orderatlas.billing.router import router as billing_router
 from orderatlas.billing.stripe_api import StripeGateway
 from orderatlas.config import Settings
+from orderatlas.console.router import mount as mount_console
 from orderatlas.dashboard.router import router as dashboard_router
 from orderatlas.db import create_engine, create_sessionmaker
 from orderatlas.errors import install_error_handlers
@@ -92,6 +93,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     app.include_router(sessions_router)
     app.include_router(copies_router)
     app.include_router(metrics_router)
+    mount_console(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
