@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -75,11 +77,25 @@ def _serve(host: str, port: int, *, run_worker: bool, workers: int = 1) -> None:
         if workers == 1:
             uvicorn.run(create_app(settings, run_worker=run_worker), host=host, port=port, **logs)
             return
-        # The children build their app from the environment: hand them what was resolved here.
+        # The children build their app from the environment: hand them what was resolved here,
+        # and one PROMETHEUS_MULTIPROC_DIR so that whichever answers /metrics adds them all up.
         os.environ.update(_resolved_environment(settings))
-        uvicorn.run(
-            "orderatlas.app:app_from_environment", factory=True, workers=workers, host=host, port=port, **logs
-        )
+        made = None
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            made = tempfile.mkdtemp(prefix="orderatlas-metrics-")
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
+        try:
+            uvicorn.run(
+                "orderatlas.app:app_from_environment",
+                factory=True,
+                workers=workers,
+                host=host,
+                port=port,
+                **logs,
+            )
+        finally:
+            if made:
+                shutil.rmtree(made, ignore_errors=True)
 
 
 def _resolved_environment(config: Settings) -> dict[str, str]:

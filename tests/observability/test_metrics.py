@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -11,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from orderatlas.config import Settings
 from tests.conftest import WorkerRunner
 from tests.factories import AccountFactory, legacy_order
-from tests.process import Service, clean_env, free_port, poll
+from tests.process import Service, clean_env, free_port, poll, wait_healthy
 from tests.receiver import running_receiver
 
 
@@ -146,3 +147,35 @@ def test_a_worker_serves_its_own_metrics_on_its_metrics_port(settings: Settings,
         assert worker.stop() == 0, worker.log
     names = {family.name for family in text_string_to_metric_families(text)}
     assert {"orderatlas_checkout_duration_seconds", "orderatlas_webhook_attempts"} <= names
+
+
+def test_api_worker_processes_on_one_port_add_up_in_metrics(settings: Settings, tmp_path: Path) -> None:
+    port, metrics_dir = free_port(), tmp_path / "metrics"
+    metrics_dir.mkdir()
+    env = clean_env(
+        ORDERATLAS_DATABASE_URL=settings.database_url or "",
+        ORDERATLAS_REDIS_URL=settings.redis_url or "",
+        ORDERATLAS_SECRET_KEY=settings.secret_key or "",
+        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    api = Service(["api", "--port", str(port), "--workers", "2"], tmp_path, tmp_path / "api.log", env)
+    sent = 0
+    try:
+        wait_healthy(base_url, api)
+        sent += 1  # wait_healthy's last GET /healthz
+
+        def both_answered() -> bool | None:
+            nonlocal sent
+            with ThreadPoolExecutor(8) as pool:  # fresh connections, so both processes accept some
+                codes = list(pool.map(lambda _: httpx.get(f"{base_url}/healthz").status_code, range(16)))
+            sent += len(codes)
+            assert set(codes) == {200}
+            return len(list(metrics_dir.glob("counter_*.db"))) >= 2 or None
+
+        poll(both_answered, timeout_s=60, what="both API processes to answer")
+        text = httpx.get(f"{base_url}/metrics").text
+    finally:
+        api.stop()
+    healthz = frozenset({("method", "GET"), ("route", "/healthz"), ("status", "200")})
+    assert samples(text)[("orderatlas_http_requests_total", healthz)] == sent  # every process's count
