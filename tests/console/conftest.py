@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, async_playwright, expect
 
 from tests.conftest import fresh_data_dir
 from tests.console.browser import require_chromium
@@ -14,6 +14,8 @@ from tests.fake_stripe import FakeStripe, FakeStripeServer
 from tests.process import Service, clean_env, create_account, free_port, wait_healthy
 
 STRIPE_WEBHOOK_SECRET = "whsec_console_fake"
+# The console refreshes its lists every 5 s (pages/common.js): an expectation waits longer than that.
+expect.set_options(timeout=20_000)
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,16 @@
 """GET /metrics: a placed order moves the counters it should; several processes add up."""
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
 from orderatlas.config import Settings
@@ -161,21 +165,39 @@ def test_api_worker_processes_on_one_port_add_up_in_metrics(settings: Settings, 
     base_url = f"http://127.0.0.1:{port}"
     api = Service(["api", "--port", str(port), "--workers", "2"], tmp_path, tmp_path / "api.log", env)
     sent = 0
+    url = f"{base_url}/v1/dashboard/overview"  # no key: a 401 that only this test's burst asks for
     try:
         wait_healthy(base_url, api)
-        sent += 1  # wait_healthy's last GET /healthz
 
         def both_answered() -> bool | None:
             nonlocal sent
             with ThreadPoolExecutor(8) as pool:  # fresh connections, so both processes accept some
-                codes = list(pool.map(lambda _: httpx.get(f"{base_url}/healthz").status_code, range(16)))
+                codes = list(pool.map(lambda _: httpx.get(url, timeout=60).status_code, range(16)))
             sent += len(codes)
-            assert set(codes) == {200}
-            return len(list(metrics_dir.glob("counter_*.db"))) >= 2 or None
+            assert set(codes) == {401}
+            return len([n for n in refused_by_process(metrics_dir) if n]) >= 2 or None
 
-        poll(both_answered, timeout_s=60, what="both API processes to answer")
-        text = httpx.get(f"{base_url}/metrics").text
+        poll(both_answered, timeout_s=120, what="both API processes to answer")
+        text = httpx.get(f"{base_url}/metrics", timeout=60).text
     finally:
         api.stop()
-    healthz = frozenset({("method", "GET"), ("route", "/healthz"), ("status", "200")})
-    assert samples(text)[("orderatlas_http_requests_total", healthz)] == sent  # every process's count
+    assert samples(text)[("orderatlas_http_requests_total", REFUSED)] == sent  # every process's count
+
+
+REFUSED = frozenset({("method", "GET"), ("route", "/v1/dashboard/overview"), ("status", "401")})
+
+
+def refused_by_process(metrics_dir: Path) -> list[float]:
+    """Each process's own count of the burst's 401s, read from its file alone."""
+    counts = []
+    for path in metrics_dir.glob("counter_*.db"):
+        with tempfile.TemporaryDirectory() as alone:
+            shutil.copy(path, alone)
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry, path=alone)
+            counts.append(
+                samples(generate_latest(registry).decode()).get(
+                    ("orderatlas_http_requests_total", REFUSED), 0.0
+                )
+            )
+    return counts

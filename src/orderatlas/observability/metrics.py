@@ -12,13 +12,16 @@ from collections.abc import Callable, Iterator
 
 from arq.connections import ArqRedis
 from arq.constants import default_queue_name
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import REGISTRY, Collector
 from sqlalchemy.ext.asyncio import AsyncSession
 
 _AFTER_COMMIT = "orderatlas.after_commit"
+# The *_created series (when each label set was first seen) double what a scrape carries and
+# nothing here reads them: Prometheus has the process start time already.
+disable_created_metrics()
 
 HTTP_REQUESTS = Counter("orderatlas_http_requests", "HTTP requests answered.", ["method", "route", "status"])
 HTTP_LATENCY = Histogram(

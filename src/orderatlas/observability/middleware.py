@@ -34,18 +34,27 @@ class RequestContext:
         context.bind(request_id=request_id)
         status = 500  # what the client gets if the app raises before it answers
         started = time.perf_counter()
+        counted = False
+
+        def count() -> None:
+            nonlocal counted
+            if not counted:
+                counted = True
+                method, route = scope["method"], _route(scope)
+                HTTP_REQUESTS.labels(method, route, str(status)).inc()
+                HTTP_LATENCY.labels(method, route).observe(time.perf_counter() - started)
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
                 MutableHeaders(scope=message)[HEADER] = request_id
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                count()  # before the last byte leaves: a client that has its answer sees it counted
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            method, route = scope["method"], _route(scope)
-            HTTP_REQUESTS.labels(method, route, str(status)).inc()
-            HTTP_LATENCY.labels(method, route).observe(time.perf_counter() - started)
+            count()
             context.clear()  # a server running requests in one task must not carry one into the next

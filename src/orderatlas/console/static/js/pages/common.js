@@ -12,8 +12,14 @@ export const ORDER_COLUMNS = [
   ["Created", (o) => when(o.created_at)],
 ];
 
-/** Re-run `refresh` every few seconds while the page is shown (orders appear without a reload). */
-export function every(seconds, refresh, onLeave) {
-  const timer = setInterval(() => refresh().catch(() => {}), seconds * 1000);
+// Every read counts against the key's rate limit (60 a minute unless raised), like any client's:
+// refresh no faster than this, and not at all while the tab is hidden.
+export const REFRESH_S = 5;
+
+/** Re-run `refresh` while the page is shown, so new orders and attempts appear without a reload. */
+export function every(refresh, onLeave) {
+  const timer = setInterval(() => {
+    if (document.visibilityState === "visible") refresh().catch(() => {});
+  }, REFRESH_S * 1000);
   onLeave(() => clearInterval(timer));
 }

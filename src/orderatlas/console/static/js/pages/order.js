@@ -81,7 +81,7 @@ export async function render([id]) {
     webhookList.replaceChildren(deliveriesTable(fresh.deliveries, webhookStatus, () => drawDeliveries()));
   };
   await drawDeliveries(deliveries);
-  every(3, () => drawDeliveries(), onLeave);
+  every(() => drawDeliveries(), onLeave);
 
   return [
     h("h1", {}, `Order ${order.platform_order_id || order.id}`),

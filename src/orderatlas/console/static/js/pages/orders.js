@@ -1,4 +1,4 @@
-// Orders: search, status filter and paging over /v1/dashboard/orders, refreshed every few seconds.
+// Orders: search, status filter and paging over /v1/dashboard/orders, refreshed every 5 s.
 
 import { get } from "../api.js";
 import { STATUSES, go, onLeave } from "../nav.js";
@@ -48,6 +48,6 @@ export async function render(_args, params) {
     );
   };
   await draw();
-  every(3, draw, onLeave);
+  every(draw, onLeave);
   return [h("h1", {}, "Orders"), form, list];
 }
