@@ -5,6 +5,7 @@ errors (uncaught, console.error, a console file that fails to load) fail the tes
 """
 
 import os
+import re
 import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -74,7 +75,10 @@ class Watched:
         assert results.violations_count == 0, results.generate_report()
 
     async def check(self, what: str) -> Path:
+        """Accessible, no JavaScript value leaked into the text as a word, and photographed."""
         await self.accessible()
+        text = await self.page.locator("main").inner_text()
+        assert not re.search(r"\b(null|undefined|NaN)\b|\[object Object\]", text), text
         return await self.shot(what)
 
 

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orderatlas.observability.logs import ContextFilter, json_formatter
 from tests.conftest import WorkerRunner
@@ -89,3 +91,31 @@ async def test_a_line_logged_after_a_request_carries_none_of_its_context(
     record = lines(json_log)[-1]
     assert record["message"] == "outside any request"
     assert "request_id" not in record and "order_id" not in record
+
+
+async def test_a_retry_the_sweep_queues_logs_its_order_but_no_request_id(
+    client: httpx.AsyncClient,
+    worker: WorkerRunner,
+    accounts: AccountFactory,
+    engine: AsyncEngine,
+    json_log: io.StringIO,
+) -> None:
+    seller = await accounts.create()
+    with running_receiver() as receiver:
+        receiver.status = 503
+        headers = {**seller.test_headers, "X-Request-ID": "first-try"}
+        placed = await client.post("/v1/order", json=legacy_order(webhook_url=receiver.url), headers=headers)
+        order_id = placed.json()["order_id"]
+        await worker.run()  # checkout, and the first (refused) sends
+        receiver.status = 200
+        json_log.truncate(0)
+        json_log.seek(0)
+        async with engine.begin() as conn:  # due now rather than in 5 s
+            await conn.execute(text("UPDATE webhook_deliveries SET next_attempt_at = now()"))
+        await worker.run(with_cron=True)
+        receiver.wait_for(1, matching=lambda r: r.json()["event"] == "order.created")
+    retries = [r for r in lines(json_log) if r["logger"] == "orderatlas.webhooks.tasks"]
+    assert retries
+    for record in retries:
+        assert record["order_id"] == order_id and record["account_id"] == seller.account_id
+        assert "request_id" not in record

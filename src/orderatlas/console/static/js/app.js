@@ -80,7 +80,8 @@ async function render() {
   }
   main.replaceChildren(h("p", { class: "muted" }, "Loading…"));
   try {
-    main.replaceChildren(...(await page.render(args, params)));
+    // Pages leave out a part with null (a message only some states show).
+    main.replaceChildren(...(await page.render(args, params)).filter((part) => part !== null));
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {
       session.signOut();
