@@ -37,10 +37,12 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def console_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleService]:
+def console_service(
+    tmp_path_factory: pytest.TempPathFactory, pgdata_template: Path
+) -> Iterator[ConsoleService]:
     """Webhooks may go to 127.0.0.1 (the test's receiver); top-ups go to a fake Stripe there too,
     which, once 'paid', posts the signed event back to this service."""
-    data_dir, port = fresh_data_dir(), free_port()
+    data_dir, port = fresh_data_dir(pgdata_template), free_port()
     base_url = f"http://127.0.0.1:{port}"
     fake = FakeStripe(f"{base_url}/v1/billing/stripe/webhook", STRIPE_WEBHOOK_SECRET)
     with FakeStripeServer(fake) as stripe:

@@ -8,6 +8,7 @@ import asyncio
 import re
 
 import httpx
+import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.console.browser import HOW_TO_INSTALL, require_chromium, watched_page
@@ -15,6 +16,9 @@ from tests.console.conftest import ConsoleService
 from tests.factories import legacy_order
 from tests.process import poll
 from tests.receiver import running_receiver
+
+# One worker starts the browser and the console's serve for both scenarios (docs/testing.md).
+pytestmark = pytest.mark.xdist_group("console")
 
 
 async def sign_in(page: Page, key: str) -> None:
