@@ -129,7 +129,10 @@ def test_sentinels_are_nowhere_after_status_import_session_checks_and_refreshes(
     base_url = f"http://127.0.0.1:{port}"
     # JSON logs here, text in the test above: the redaction holds for both formats.
     env = clean_env(
-        ORDERATLAS_LOG_LEVEL="DEBUG", ORDERATLAS_SANDBOX_SHIP_AFTER_S="2", ORDERATLAS_LOG_FORMAT="json"
+        ORDERATLAS_LOG_LEVEL="DEBUG",
+        ORDERATLAS_SANDBOX_SHIP_AFTER_S="2",
+        ORDERATLAS_LOG_FORMAT="json",
+        ORDERATLAS_ACCESS_LOG="true",  # off by default; the access log must not leak either
     )
     serve = Service(["serve", "--port", port], data_dir, tmp_path / "serve.log", env)
     login = {"account_email": "buyer@example.com", "account_password": PASSWORD, "account_2fa_secret": TOTP}
