@@ -26,6 +26,7 @@ class Receiver:
     requests: list[Received] = field(default_factory=list)
     status: int = 200
     reply_headers: dict[str, str] = field(default_factory=dict)
+    reply_body: bytes = b"ok"
     hold: threading.Event | None = None  # set: requests wait for it before answering
     _changed: threading.Condition = field(default_factory=threading.Condition)
 
@@ -71,9 +72,9 @@ def running_receiver() -> Iterator[Receiver]:
             self.send_response(receiver.status)
             for name, value in receiver.reply_headers.items():
                 self.send_header(name, value)
-            self.send_header("Content-Length", "2")
+            self.send_header("Content-Length", str(len(receiver.reply_body)))
             self.end_headers()
-            self.wfile.write(b"ok")
+            self.wfile.write(receiver.reply_body)
 
         def log_message(self, *args: Any) -> None:
             pass

@@ -59,3 +59,25 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 @schema.parametrize()
 def test_no_route_answers_5xx_and_every_4xx_has_the_error_shape(case: Case) -> None:
     case.call_and_validate(checks=[not_a_server_error, error_body_shape])
+
+
+def test_every_route_that_takes_a_body_refuses_one_over_the_cap_with_413(live_service: LiveService) -> None:
+    """Over real HTTP (uvicorn): declared too large, and chunked past the cap, on every body route."""
+    key = live_service.new_key(test_credits=100)
+    spec = httpx.get(f"{live_service.base_url}/openapi.json").json()
+    routes = [
+        (method.upper(), path.replace("{", "").replace("}", ""))
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if "requestBody" in operation
+    ]
+    assert len(routes) >= 10
+    oversized = b'{"a": "' + b"x" * (64 * 1024) + b'"}'
+    with httpx.Client(base_url=live_service.base_url, headers={"X-API-Key": key}, timeout=30) as http:
+        for method, path in routes:
+            for content in (oversized, iter([oversized[:40_000], oversized[40_000:]])):
+                answer = http.request(
+                    method, path, content=content, headers={"Content-Type": "application/json"}
+                )
+                assert answer.status_code == 413, (method, path, answer.text)
+                assert answer.json()["code"] == "body_too_large"

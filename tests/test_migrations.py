@@ -151,3 +151,27 @@ def schema_differences(url: str) -> list[object]:
 async def test_the_migrations_build_the_schema_the_models_describe(scratch_url: str) -> None:
     await migrate(scratch_url, "head")
     assert await asyncio.to_thread(schema_differences, scratch_url) == []
+
+
+async def test_0009_gives_each_account_a_test_secret_and_each_event_its_mode(scratch_url: str) -> None:
+    await migrate(scratch_url, "0003")
+    first, test_order = seed_at_0003(scratch_url)
+    second, _ = seed_at_0003(scratch_url)
+    live_event, test_event, orphan_event = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    with psycopg.connect(libpq(scratch_url)) as conn:
+        conn.execute(
+            "INSERT INTO webhook_events (id, account_id, order_id, event, payload, created_at) VALUES"
+            " (%s, %s, NULL, 'order.created', '{}', now()), (%s, %s, %s, 'order.created', '{}', now()),"
+            " (%s, %s, %s, 'order.created', '{}', now())",
+            (live_event, first, test_event, first, test_order, orphan_event, first, uuid.uuid4()),
+        )
+    await migrate(scratch_url, "head")
+    with psycopg.connect(libpq(scratch_url)) as conn:
+        secrets = dict(conn.execute("SELECT id, test_webhook_secret FROM accounts").fetchall())
+        modes = dict(conn.execute("SELECT id, livemode FROM webhook_events").fetchall())
+        payloads = dict(conn.execute("SELECT id, payload->'livemode' FROM webhook_events").fetchall())
+    assert all(len(s) == 64 and int(s, 16) >= 0 for s in secrets.values())
+    assert secrets[first] != secrets[second] and "x" not in secrets.values()
+    # A test order's event is a test event; one whose order is gone stays live, where test keys can't see.
+    assert modes == {live_event: True, test_event: False, orphan_event: True}
+    assert payloads == modes

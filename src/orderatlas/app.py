@@ -14,10 +14,14 @@ from orderatlas.billing.router import router as billing_router
 from orderatlas.billing.stripe_api import StripeGateway
 from orderatlas.config import Settings
 from orderatlas.console.router import mount as mount_console
+from orderatlas.conversion.registry import Providers
+from orderatlas.conversion.router import router as conversion_router
 from orderatlas.dashboard.router import router as dashboard_router
 from orderatlas.db import create_engine, create_sessionmaker
 from orderatlas.errors import install_error_handlers
+from orderatlas.health.router import router as health_router
 from orderatlas.jobs import redis_settings
+from orderatlas.kit.bodycap import BodySizeLimit
 from orderatlas.kit.logs import configure_logging
 from orderatlas.observability.middleware import RequestContext
 from orderatlas.observability.router import router as metrics_router
@@ -31,7 +35,7 @@ from orderatlas.storage.postgres import PostgresCopyStore
 from orderatlas.storage.router import router as copies_router
 from orderatlas.tracking.router import router as tracking_router
 from orderatlas.webhooks.router import router as webhooks_router
-from orderatlas.worker import workers
+from orderatlas.worker import run_in_process
 
 
 def app_from_environment() -> FastAPI:
@@ -51,22 +55,21 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
         app.state.settings = settings
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.redis = await create_pool(redis_settings(settings.redis_url or ""))
-        limiter_redis = ratelimit.connect(settings.redis_url or "")
-        app.state.limiter = ratelimit.RateLimiter(limiter_redis)
+        deadline_s = settings.rate_limit_timeout_ms / 1000
+        limiter_redis = ratelimit.connect(settings.redis_url or "", deadline_s)
+        app.state.limiter = ratelimit.RateLimiter(limiter_redis, deadline_s=deadline_s)
         app.state.retailers = Retailers(app.state.sessionmaker, settings)
+        app.state.providers = Providers(settings)
         app.state.stripe = StripeGateway(settings)
         app.state.copies = PostgresCopyStore()
-        running = workers(settings) if run_worker else []
-        worker_tasks = [asyncio.create_task(worker.async_run()) for worker in running]
+        worker_task = asyncio.create_task(run_in_process(settings)) if run_worker else None
         try:
             yield
         finally:
-            for task in worker_tasks:
-                task.cancel()
+            if worker_task:
+                worker_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            for worker in running:
-                await worker.close()
+                    await worker_task
             await app.state.stripe.aclose()
             await limiter_redis.aclose()
             await app.state.redis.aclose()
@@ -80,9 +83,12 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(ratelimit.RateLimitHeaders)
-    app.add_middleware(RequestContext)  # outermost: its id and timing cover everything inside
+    app.add_middleware(RequestContext)  # its id and timing cover everything inside it
+    # Outermost: an oversized body is refused before anything (rate limit, auth, parsing) reads it.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(orders_router)
     app.include_router(tracking_router)
+    app.include_router(conversion_router)
     app.include_router(orders_list_router)
     app.include_router(dashboard_router)
     app.include_router(sandbox_router)
@@ -92,11 +98,8 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     app.include_router(billing_router)
     app.include_router(sessions_router)
     app.include_router(copies_router)
+    app.include_router(health_router)
     app.include_router(metrics_router)
     mount_console(app)
-
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
 
     return app

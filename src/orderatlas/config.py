@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     retailer: str | None = None
     sandbox_latency_ms: int = Field(default=0, ge=0)
     proxy_probe_timeout_s: float = Field(default=3.0, gt=0)
+    # Proxies on loopback/private addresses: refused by the live adapters' probe unless this is set.
+    proxy_allow_private_networks: bool = False
 
     # The price list: every route that charges reads these, and GET /v1/billing/balance shows them.
     # ORDERATLAS_PLACEMENT_COST is the older name of the first one. A validation alias is read
@@ -68,6 +70,15 @@ class Settings(BaseSettings):
     # The sandbox ships a placed order this long after the purchase, and takes one more step
     # (out for delivery, delivered) every this many seconds after that.
     sandbox_ship_after_s: float = Field(default=60.0, ge=0)
+
+    # Tracking conversion (docs/conversion.md). Test keys always use the sandbox provider; live keys
+    # use this one (unset: live conversions answer 503 conversion_provider_not_configured).
+    conversion_provider: str | None = None
+    # The poller tries each eligible order about this often (+-25%), its first try at a random
+    # point of the first interval, so orders placed together spread over it.
+    conversion_poll_s: int = Field(default=3 * 3600, ge=1)
+    conversion_timeout_s: float = Field(default=30.0, gt=0)  # one provider call, then "unavailable"
+    sandbox_conversion_slow_s: float = Field(default=2.0, ge=0)  # the sandbox's slow ship-to zip 00003
 
     worker_max_jobs: int = Field(default=10, ge=1)
     # A worker looks at the queue this often (arq's poll_delay) and starts at most its free slots'
@@ -112,9 +123,17 @@ class Settings(BaseSettings):
     default_rate_limit: int = Field(default=DEFAULT_RATE_LIMIT, ge=0, le=MAX_RATE_LIMIT)
     # Requests per minute per client address that carry no valid API key (0: unlimited).
     invalid_key_rate_limit: int = Field(default=DEFAULT_RATE_LIMIT, ge=0, le=MAX_RATE_LIMIT)
+    # One rate-limiter call (connect, send, answer) may take this long; a slower Redis is treated as
+    # down and the limiter fails open, so it never slows every request down with it.
+    rate_limit_timeout_ms: int = Field(default=100, ge=1, le=10_000)
     # GET /v1/orders?updated_after= serves only changes older than this, so that a change whose
     # transaction has not committed yet cannot fall behind a sync window that already closed.
     orders_sync_settle_s: int = Field(default=2, ge=0, le=3600)
+
+    # Request bodies over this many bytes are refused with 413 body_too_large before any parsing.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Webhook host names are looked up in their own small thread pool, each lookup for at most this long.
+    dns_timeout_s: float = Field(default=2.0, gt=0, le=30)
 
     log_level: str = "INFO"
     # uvicorn's line per request (at INFO): off by default, it costs a share of every fast request.

@@ -11,6 +11,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -131,6 +134,39 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(str(exc.detail), code), status_code=exc.status_code, headers=exc.headers)
 
 
+# A lost or unreachable database (a restart, pg_terminate_backend, a full pool) is an outage, not a
+# bug: the client gets a JSON 503 it can retry, and the pool replaces the dead connections itself
+# (pool_pre_ping), so the next request after recovery succeeds.
+_DATABASE_DOWN = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+_REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
+
+
+def _is_database_down(exc: BaseException) -> bool:
+    return isinstance(exc, _DATABASE_DOWN) or (
+        isinstance(exc, sa_exc.DBAPIError) and bool(exc.connection_invalidated)
+    )
+
+
+def _unavailable(what: str, code: str) -> JSONResponse:
+    return JSONResponse(
+        error_body(f"the {what} is unavailable; retry shortly", code),
+        status_code=503,
+        headers={"Retry-After": "1"},
+    )
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    if not _is_database_down(exc):
+        return await _unexpected_error(request, exc)
+    log.warning("database unavailable: %s", type(exc).__name__)
+    return _unavailable("database", "database_unavailable")
+
+
+async def _redis_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    log.warning("redis unavailable: %s", type(exc).__name__)
+    return _unavailable("job queue", "redis_unavailable")
+
+
 async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
     return JSONResponse(error_body("internal server error", "internal_error"), status_code=500)
@@ -158,4 +194,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OrderAtlasError, _orderatlas_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(sa_exc.DBAPIError, _database_unavailable)
+    app.add_exception_handler(sa_exc.TimeoutError, _database_unavailable)
+    for redis_error in _REDIS_DOWN:
+        app.add_exception_handler(redis_error, _redis_unavailable)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -11,6 +11,8 @@ never answers holds a send slot for ORDERATLAS_WEBHOOK_TIMEOUT_S, and only a sen
 """
 
 import asyncio
+import contextlib
+import logging
 import signal
 from collections.abc import Sequence
 from typing import Any
@@ -20,6 +22,8 @@ from arq import Worker, cron
 from arq.constants import default_queue_name
 
 from orderatlas.config import Settings
+from orderatlas.conversion.registry import Providers
+from orderatlas.conversion.tasks import convert_order, poll_conversions, refresh_due_labels
 from orderatlas.db import create_engine, create_sessionmaker
 from orderatlas.idempotency.tasks import purge_idempotency_keys
 from orderatlas.jobs import redis_settings
@@ -31,6 +35,8 @@ from orderatlas.storage.postgres import PostgresCopyStore
 from orderatlas.storage.tasks import purge_expired_copies
 from orderatlas.webhooks.service import WEBHOOK_QUEUE
 from orderatlas.webhooks.tasks import deliver_webhook, dispatch_due_webhooks, purge_webhook_history
+
+log = logging.getLogger(__name__)
 
 CHECKOUTS, WEBHOOKS = "checkouts", "webhooks"
 QUEUES = (CHECKOUTS, WEBHOOKS)
@@ -45,6 +51,7 @@ async def _startup(ctx: dict[str, Any]) -> None:
     ctx["sessionmaker"] = create_sessionmaker(ctx["engine"])
     ctx["retailers"] = Retailers(ctx["sessionmaker"], settings, clock=ctx["clock"])
     ctx["copies"] = PostgresCopyStore()
+    ctx["providers"] = Providers(settings)
     ctx["http"] = httpx.AsyncClient(follow_redirects=False)
 
 
@@ -59,11 +66,17 @@ def _checkouts(settings: Settings) -> dict[str, Any]:
     sweeps = set(range(0, 60, settings.worker_sweep_every_s))
     return {
         "queue_name": default_queue_name,  # where checkouts have always been queued
-        "functions": [carried(checkout_order, order_arg=True), carried(refresh_order, order_arg=True)],
+        "functions": [
+            carried(checkout_order, order_arg=True),
+            carried(refresh_order, order_arg=True),
+            carried(convert_order, order_arg=True),
+        ],
         "cron_jobs": [
             cron(sweep_stuck_orders, second=0, run_at_startup=True),
             cron(dispatch_due_webhooks, second=sweeps, run_at_startup=True),
             cron(refresh_due_orders, second=sweeps, run_at_startup=True),
+            cron(poll_conversions, second=sweeps, run_at_startup=True),
+            cron(refresh_due_labels, second=sweeps, run_at_startup=True),
             cron(purge_idempotency_keys, minute=7, second=0),
             cron(purge_expired_copies, minute=23, second=0),
             cron(purge_webhook_history, hour=3, minute=17, second=0),
@@ -135,3 +148,30 @@ async def run(settings: Settings, queues: Sequence[str] = QUEUES) -> None:
     finally:
         for worker in running:
             await worker.close()
+
+
+WORKER_RESTART_DELAY_S = 1.0
+
+
+async def _supervised(settings: Settings, queue: str) -> None:
+    while True:
+        worker = workers(settings, [queue])[0]
+        try:
+            await worker.async_run()
+            log.warning("the in-process worker of %s stopped; starting it again", queue)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("the in-process worker of %s failed (Redis or PostgreSQL away?); restarting", queue)
+        finally:
+            with contextlib.suppress(Exception):
+                await worker.close()
+        await asyncio.sleep(WORKER_RESTART_DELAY_S)
+
+
+async def run_in_process(settings: Settings, queues: Sequence[str] = QUEUES) -> None:
+    """The workers of `orderatlas serve`, each started again whenever it stops: arq's main loop
+    ends with an exception when Redis goes away (a restart), and nothing else would revive it, so
+    accepted orders would wait for ever. Runs until cancelled. (`orderatlas worker` exits instead,
+    for its process manager to restart.)"""
+    await asyncio.gather(*(_supervised(settings, queue) for queue in queues))

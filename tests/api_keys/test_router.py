@@ -13,6 +13,7 @@ pytestmark = pytest.mark.asyncio
 KEY_FIELDS = {"id", "key_prefix", "name", "email", "mode", "active", "created_at"} | {
     "webhook_url",
     "discord_webhook_url",
+    "convert_tracking",
 }
 
 

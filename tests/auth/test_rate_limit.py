@@ -1,6 +1,7 @@
 """Rate limits on real Redis: the 61st request, the headers, key modes, bad keys, Redis going away."""
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -17,6 +18,7 @@ from orderatlas.app import create_app
 from orderatlas.auth.ratelimit import RateLimiter
 from orderatlas.config import Settings
 from orderatlas.models import Account, Order
+from tests.auth.slow_redis import SlowProxy
 from tests.factories import AccountFactory, legacy_order
 from tests.process import PrivateRedis
 
@@ -110,7 +112,6 @@ async def test_bad_keys_are_limited_per_client_address(
     client: httpx.AsyncClient, accounts: AccountFactory, settings: Settings
 ) -> None:
     settings.invalid_key_rate_limit = 5
-    seller = await accounts.create(rate_limit=60)
     guesses = [{"X-API-Key": f"oatl_live_{uuid.uuid4().hex}"} for _ in range(4)] + [{}]
     codes = [(await client.get("/v1/dashboard/orders", headers=h)).status_code for h in guesses]
     assert codes == [401] * 5
@@ -118,8 +119,33 @@ async def test_bad_keys_are_limited_per_client_address(
     assert refused.status_code == 429
     assert refused.json()["error"] == "rate limit exceeded: 5 requests per minute"
     assert int(refused.headers["retry-after"]) >= 1
-    valid = await client.get("/v1/dashboard/orders", headers=seller.test_headers)
-    assert valid.status_code == 200  # a real key is counted against its account, not the address
+
+
+async def test_an_address_over_its_bad_key_limit_cannot_use_even_a_valid_key(
+    client: httpx.AsyncClient, accounts: AccountFactory, settings: Settings
+) -> None:
+    """Otherwise a guesser over the limit still has every guess checked: 429 says wrong, 200 found."""
+    settings.invalid_key_rate_limit = 3
+    seller = await accounts.create(rate_limit=60)
+    before = await client.get("/v1/dashboard/orders", headers=seller.test_headers)
+    assert before.status_code == 200  # valid keys are not counted in the address's window
+    for _ in range(3):
+        guess = {"X-API-Key": f"oatl_test_{uuid.uuid4().hex}"}
+        assert (await client.get("/v1/dashboard/orders", headers=guess)).status_code == 401
+    found = await client.get("/v1/dashboard/orders", headers=seller.test_headers)
+    wrong = await client.get("/v1/dashboard/orders", headers={"X-API-Key": "oatl_test_wrong"})
+    for refused in (found, wrong):
+        assert refused.status_code == 429
+        assert refused.json() == {
+            "error": "rate limit exceeded: 3 requests per minute",
+            "code": "rate_limited",
+        }
+        assert int(refused.headers["retry-after"]) >= 1
+    timed = {"date", "retry-after", "ratelimit-reset"}  # these may tick between the two
+    assert set(found.headers) == set(wrong.headers)  # nothing tells a right guess from a wrong one
+    assert {k: v for k, v in found.headers.items() if k not in timed} == {
+        k: v for k, v in wrong.headers.items() if k not in timed
+    }
 
 
 async def test_the_window_slides(redis_url: str) -> None:
@@ -192,7 +218,8 @@ async def test_a_request_costs_exactly_one_redis_round_trip(
     # Redis counts the commands a script runs too: each of the script's once per request, and
     # nothing else, so there was one EVALSHA per request and no other call.
     script = ("time", "zremrangebyscore", "zcard", "zadd", "pexpire", "zrange", "incr", "expire")
-    assert commands == {"evalsha": 25, **dict.fromkeys(script, 25)}
+    # The address's bad-key window is trimmed and counted too (a second ZREMRANGEBYSCORE and ZCARD).
+    assert commands == {"evalsha": 25, **dict.fromkeys(script, 25), "zremrangebyscore": 50, "zcard": 50}
 
 
 async def test_with_redis_stopped_requests_are_served_and_it_is_logged(
@@ -217,3 +244,75 @@ async def test_with_redis_stopped_requests_are_served_and_it_is_logged(
     assert any("rate limiter unavailable" in r.getMessage() for r in caplog.records)
     detail = await private_client.get(f"/v1/order/{placed.json()['order_id']}", headers=seller.test_headers)
     assert detail.status_code == 200 and detail.json()["status"] == "pending"
+
+
+def _evalshas(server: PrivateRedis) -> int:
+    return _commands(server).get("evalsha", 0)
+
+
+@contextlib.asynccontextmanager
+async def _slow_limiter(
+    server: PrivateRedis, cool_down_s: float
+) -> AsyncIterator[tuple[SlowProxy, RateLimiter]]:
+    """A limiter with a 100 ms deadline in front of a Redis that answers 300 ms late."""
+    async with SlowProxy(server.port, reply_delay_s=0.3) as proxy:
+        client = Redis.from_url(proxy.url)
+        try:
+            yield proxy, RateLimiter(client, deadline_s=0.1, cool_down_s=cool_down_s)
+        finally:
+            await client.aclose()
+
+
+async def test_a_slow_redis_is_given_up_on_at_the_deadline_and_then_left_alone(
+    private_redis: PrivateRedis,
+) -> None:
+    """Redis answers, but 300 ms late: the first call misses its 100 ms deadline and opens the
+    breaker; while it is open nothing more is sent, so the slowness costs one request, not all."""
+    async with _slow_limiter(private_redis, cool_down_s=60) as (_, limiter):
+        decisions = [await limiter.hit(f"oa:rl:test:{uuid.uuid4()}", 5) for _ in range(10)]
+    assert decisions == [None] * 10  # failed open, every one
+    assert _evalshas(private_redis) <= 1  # only the first call reached Redis
+
+
+async def test_after_the_cool_down_exactly_one_request_probes_redis(private_redis: PrivateRedis) -> None:
+    """Half open: of many concurrent requests one asks Redis, the others go by without waiting."""
+    key = f"oa:rl:test:{uuid.uuid4()}"
+    async with _slow_limiter(private_redis, cool_down_s=0) as (proxy, limiter):
+        assert await limiter.hit(key, 5) is None  # opens the breaker; the cool-down is over at once
+        before = proxy.connections  # the late call's connection was dropped: a probe needs a new one
+        decisions = await asyncio.gather(*(limiter.hit(key, 5) for _ in range(10)))
+        probes = proxy.connections - before
+    assert decisions == [None] * 10
+    assert probes == 1
+
+
+async def test_the_breaker_closes_when_redis_answers_in_time_again(private_redis: PrivateRedis) -> None:
+    key = f"oa:rl:test:{uuid.uuid4()}"
+    async with _slow_limiter(private_redis, cool_down_s=0) as (proxy, limiter):
+        assert await limiter.hit(key, 5) is None  # late: the breaker opens
+        proxy.reply_delay_s = 0
+        probe = await limiter.hit(key, 5)  # answered in time: the breaker closes
+        following = await limiter.hit(key, 5)
+    assert probe is not None and probe.admitted
+    assert following is not None and following.remaining == probe.remaining - 1
+
+
+async def test_a_slow_redis_does_not_slow_the_api_it_steps_aside(
+    settings: Settings,
+    private_redis: PrivateRedis,
+    accounts: AccountFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    seller = await accounts.create(rate_limit=2)
+    async with SlowProxy(private_redis.port, reply_delay_s=0.3) as proxy:
+        app = create_app(settings.model_copy(update={"redis_url": proxy.url, "rate_limit_timeout_ms": 100}))
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://orderatlas.test") as http:
+                with caplog.at_level(logging.WARNING, logger="orderatlas.auth.ratelimit"):
+                    served = [
+                        await http.get("/v1/dashboard/orders", headers=seller.test_headers) for _ in range(8)
+                    ]
+    assert [r.status_code for r in served] == [200] * 8  # over the limit of 2, yet served: fail open
+    assert _evalshas(private_redis) <= 2  # not one slow call per request
+    assert any("rate limiter unavailable" in r.getMessage() for r in caplog.records)

@@ -40,6 +40,14 @@ async def read(service: ConsoleService, key: str, path: str) -> httpx.Response:
         return await api.get(path, headers={"X-API-Key": key})
 
 
+async def confirmed(service: ConsoleService, key: str, order_id: str) -> None:
+    """Wait, with a deadline, for the worker's checkout to confirm the order."""
+    deadline = asyncio.get_running_loop().time() + 30
+    while (await read(service, key, f"/v1/order/{order_id}")).json()["status"] != "confirmed":
+        assert asyncio.get_running_loop().time() < deadline, f"order {order_id} never confirmed"
+        await asyncio.sleep(0.2)
+
+
 async def test_an_operator_follows_a_sandbox_order_to_delivered_and_redelivers_its_webhook(
     browser: Browser, console_service: ConsoleService
 ) -> None:
@@ -70,7 +78,7 @@ async def test_an_operator_follows_a_sandbox_order_to_delivered_and_redelivers_i
             row = page.get_by_role("row").filter(has_text="ebay-4711")
             await expect(row).to_be_visible()  # the list refreshes by itself
             await expect(row.get_by_test_id("order-status")).to_have_text("confirmed")
-            await place(console_service, test_key, external_order_id="ebay-other")
+            other = await place(console_service, test_key, external_order_id="ebay-other")
             await page.get_by_label("Search").fill("4711")
             await page.get_by_role("button", name="Filter").click()
             await expect(page.get_by_role("caption")).to_have_text("Orders matching: 1")
@@ -117,14 +125,50 @@ async def test_an_operator_follows_a_sandbox_order_to_delivered_and_redelivers_i
             await expect(page.get_by_test_id("attempt")).to_have_count(2)
             await watched.check("webhooks")
 
+            # Convert tracking and drop it (docs/conversion.md): the sandbox mints a label at once
+            # once a ship-from is set, which only a live key may set.
+            async with httpx.AsyncClient(base_url=console_service.base_url) as api:
+                ship_from = {"ship_from_name": "Console", "ship_from_line1": "1 Main St"}
+                ship_from |= {"ship_from_city": "Austin", "ship_from_zip": "78701"}
+                set_up = await api.put(
+                    "/v1/settings", json=ship_from, headers={"X-API-Key": account["api_key"]}
+                )
+            assert set_up.status_code == 200, set_up.text
+            await confirmed(console_service, test_key, str(other["order_id"]))
+            await page.goto(f"/console#/order/{other['order_id']}")
+            await expect(page.get_by_test_id("aqualine")).to_have_text("—")
+            await page.get_by_role("button", name="Convert tracking").click()
+            await expect(page.get_by_test_id("aqualine")).to_have_text(re.compile("^AQUA"))
+            label = (await read(console_service, test_key, f"/v1/order/{other['order_id']}")).json()
+            await expect(page.get_by_test_id("aqualine")).to_have_text(label["aqualine_tracking"])
+            await expect(page.get_by_role("button", name="Convert tracking")).to_have_count(0)
+            await watched.check("order-converted")
+            await page.get_by_role("button", name="Drop conversion").click()
+            await expect(page.get_by_test_id("aqualine")).to_have_text("—")
+            await expect(page.get_by_role("button", name="Drop conversion")).to_have_count(0)
+            dropped = (await read(console_service, test_key, f"/v1/order/{other['order_id']}")).json()
+            assert dropped["aqualine_tracking"] in ("", None)
+            assert label["aqualine_tracking"] in str(dropped["dropped_aqualine_tracking"])
+
             await page.get_by_role("link", name="Settings").click()
+            # A test key changes test mode's own webhook URL (issue 7), and no shared setting.
+            await page.get_by_label("Webhook URL", exact=True).fill(receiver.url)
+            await page.get_by_role("button", name="Save settings").click()
+            await expect(page.get_by_role("status").filter(has_text="Settings saved.")).to_be_visible()
+            own = (await read(console_service, test_key, "/v1/settings")).json()
+            assert own["webhook_url"] == receiver.url
+            live_view = (await read(console_service, account["api_key"], "/v1/settings")).json()
+            assert live_view["webhook_url"] != receiver.url  # live mode's own stays as it was
             await page.get_by_label("Ship-from city").fill("Austin")
             await page.get_by_role("button", name="Save settings").click()
             async with httpx.AsyncClient(base_url=console_service.base_url) as api:
-                said = await api.put("/v1/settings", json={}, headers={"X-API-Key": test_key})
-            assert said.status_code == 403
-            # a test key may not change settings: the console says so in the API's words
+                said = await api.put(
+                    "/v1/settings", json={"ship_from_city": "Austin"}, headers={"X-API-Key": test_key}
+                )
+            assert (said.status_code, said.json()["code"]) == (403, "live_key_required")
+            # the console shows the refusal in the API's words, and nothing changed
             await expect(page.get_by_role("alert")).to_have_text(said.json()["error"])
+            assert not (await read(console_service, test_key, "/v1/settings")).json()["ship_from_city"]
             await watched.check("settings-test-key")
 
 

@@ -280,3 +280,37 @@ async def test_an_imported_order_is_followed_like_a_placed_one(
     detail = await order(client, seller, HAND_PLACED)
     assert (detail["id"], detail["status"]) == (imported["id"], "out_for_delivery")
     assert detail["tracking_number"] == "TBA000000000001"
+
+
+async def test_an_import_keeps_the_clients_references(
+    client: httpx.AsyncClient, accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    seller = await accounts.create(test_credits=10)
+    metadata = {"ebay_store": "main", "buyer": "jdoe42"}
+    response = await do_import(client, seller, external_order_id=" 27-33333-44444 ", metadata=metadata)
+    assert response.status_code == 200, response.text
+    detail = await order(client, seller, HAND_PLACED)
+    assert (detail["external_order_id"], detail["metadata"]) == ("27-33333-44444", metadata)
+    listed = await client.get("/v1/orders?external_order_id=27-33333-44444", headers=seller.test_headers)
+    assert [o["id"] for o in listed.json()["orders"]] == [response.json()["id"]]
+    async with sessionmaker() as session:
+        payload = await session.scalar(
+            select(WebhookEvent.payload).where(WebhookEvent.order_id == uuid.UUID(response.json()["id"]))
+        )
+    assert payload is not None
+    assert (payload["external_order_id"], payload["metadata"]) == ("27-33333-44444", metadata)
+
+
+async def test_an_import_with_broken_references_is_400_naming_the_rule_and_charges_nothing(
+    client: httpx.AsyncClient, accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    seller = await accounts.create(test_credits=10)
+    nested = await do_import(client, seller, metadata={"count": 3})
+    assert nested.status_code == 400
+    assert nested.json() == {
+        "error": 'metadata values must be strings: "count" is a number (no nesting)',
+        "code": "invalid_metadata",
+    }
+    too_long = await do_import(client, seller, external_order_id="x" * 101)
+    assert too_long.status_code == 400 and too_long.json()["code"] == "invalid_external_order_id"
+    assert await state(sessionmaker, seller) == {"orders": 0, "import_debits": 0, "balance_sum": 10}

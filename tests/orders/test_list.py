@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import event, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -375,3 +375,52 @@ async def test_an_order_is_found_by_its_external_id(
     wanted = await place(client, seller, legacy_order(external_order_id="27-55555-66666"))
     await place(client, seller, legacy_order(external_order_id="27-55555-77777"))
     assert ids(await listing(client, seller, {"external_order_id": "27-55555-66666"})) == [wanted]
+
+
+async def test_a_change_committed_after_the_window_was_handed_out_is_in_the_next_one(
+    client: httpx.AsyncClient,
+    accounts: AccountFactory,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    """A writer's flush sets updated_at; its commit makes it visible, maybe seconds later (a lock
+    wait, a loaded machine). A window handed out meanwhile must end before that write, or the
+    change falls behind it and no later window ever returns it."""
+    settings.orders_sync_settle_s = 0  # so that only the open transaction can hold the window back
+    seller = await accounts.create()
+    order = await insert_order(sessionmaker, seller, updated_at=utcnow() - timedelta(hours=1))
+    after = (utcnow() - timedelta(minutes=30)).isoformat()
+    async with sessionmaker() as writer, writer.begin():
+        # As the worker does: lock the row, change it, flush; the commit comes later.
+        await writer.execute(select(Order.id).where(Order.id == order.id).with_for_update())
+        written_at = utcnow()
+        await writer.execute(
+            update(Order).where(Order.id == order.id).values(status="shipped", updated_at=written_at)
+        )
+        deadline = time.monotonic() + 5
+        while utcnow().replace(microsecond=0) <= written_at:  # windows end on whole seconds
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        during = await listing(client, seller, {"updated_after": after})
+    assert ids(during) == []  # not committed yet, so not visible
+    following = await listing(client, seller, {"updated_after": during["updated_before"]})
+    assert ids(following) == [str(order.id)]
+    assert following["orders"][0]["status"] == "shipped"
+
+
+async def test_created_before_includes_the_second_the_api_shows(
+    client: httpx.AsyncClient, accounts: AccountFactory, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """Orders are written with microseconds and shown to the second: a client that passes an
+    order's created_at back as created_before ("at or before") must get that order."""
+    seller = await accounts.create()
+    second = utcnow().replace(microsecond=0) - timedelta(hours=1)
+    order = await insert_order(sessionmaker, seller, created_at=second + timedelta(microseconds=500_000))
+    shown = (await listing(client, seller))["orders"][0]["created_at"]
+    assert parse_iso(shown) == second
+    assert ids(await listing(client, seller, {"created_before": shown})) == [str(order.id)]
+    assert ids(await listing(client, seller, {"created_after": shown, "created_before": shown})) == [
+        str(order.id)
+    ]
+    earlier = (second + timedelta(microseconds=400_000)).isoformat()  # a bound with a fraction is exact
+    assert ids(await listing(client, seller, {"created_before": earlier})) == []

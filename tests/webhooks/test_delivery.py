@@ -39,7 +39,8 @@ async def settings_of(client: httpx.AsyncClient, seller: SellerAccount) -> dict[
 
 
 async def point_at(client: httpx.AsyncClient, seller: SellerAccount, url: str) -> dict[str, Any]:
-    response = await client.put("/v1/settings", json={"webhook_url": url}, headers=seller.live_headers)
+    # The orders of these tests are test-mode orders: their events go to test mode's URL.
+    response = await client.put("/v1/settings", json={"webhook_url": url}, headers=seller.test_headers)
     assert response.status_code == 200, response.text
     return dict(response.json())
 
@@ -329,7 +330,7 @@ async def test_rotation_switches_the_signing_secret_at_once(
 ) -> None:
     seller = await accounts.create()
     old = (await point_at(client, seller, receiver.url))["webhook_secret"]
-    rotated = await client.post("/v1/settings/rotate-webhook-secret", headers=seller.live_headers)
+    rotated = await client.post("/v1/settings/rotate-webhook-secret", headers=seller.test_headers)
     assert rotated.status_code == 200
     new = rotated.json()["webhook_secret"]
     assert new != old and len(new) == 64 and int(new, 16) >= 0
@@ -348,7 +349,7 @@ async def test_a_custom_secret_must_be_32_characters(
     seller = await accounts.create()
     custom = "my-custom-32-char-or-longer-secret"
     response = await client.post(
-        "/v1/settings/rotate-webhook-secret", json={"webhook_secret": custom}, headers=seller.live_headers
+        "/v1/settings/rotate-webhook-secret", json={"webhook_secret": custom}, headers=seller.test_headers
     )
     assert response.json() == {"webhook_secret": custom}
     short = await client.post(

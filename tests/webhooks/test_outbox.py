@@ -26,9 +26,9 @@ def test_an_event_survives_a_worker_killed_mid_delivery(data_dir: Path, tmp_path
         with running_receiver() as receiver:
             wait_healthy(base_url, api)
             keys = create_account(data_dir, "seller@example.com", test_credits=10)
-            headers, live = {"X-API-Key": keys["test_api_key"]}, {"X-API-Key": keys["api_key"]}
+            headers = {"X-API-Key": keys["test_api_key"]}
             assert httpx.put(
-                f"{base_url}/v1/settings", json={"webhook_url": receiver.url}, headers=live
+                f"{base_url}/v1/settings", json={"webhook_url": receiver.url}, headers=headers
             ).is_success
             receiver.hold = threading.Event()  # the receiver takes the first POST and never answers it
             order_id = httpx.post(f"{base_url}/v1/order", json=legacy_order(), headers=headers).json()[

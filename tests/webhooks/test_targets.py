@@ -179,7 +179,7 @@ async def test_discord_gets_colour_coded_embeds(
 ) -> None:
 
     seller = await accounts.create(test_credits=10)
-    await client.put("/v1/settings", json={"discord_webhook_url": DISCORD}, headers=seller.live_headers)
+    await client.put("/v1/settings", json={"discord_webhook_url": DISCORD}, headers=seller.test_headers)
     with respx.mock(assert_all_called=True) as discord:
         route = discord.post(DISCORD).mock(return_value=httpx.Response(204))
         confirmed = await place(client, seller, legacy_order())

@@ -3,7 +3,7 @@
 import uuid
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, select
+from sqlalchemy import Row, bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orderatlas.models import Account, ApiKey
@@ -24,8 +24,13 @@ _ACTIVE_KEY = (
         Account.rate_limit,
         Account.credit_balance,
         Account.test_credit_balance,
-        Account.webhook_url,
-        Account.discord_webhook_url,
+        # The key's mode's webhook targets: a test key's orders go to test mode's.
+        case((ApiKey.mode == "test", Account.test_webhook_url), else_=Account.webhook_url).label(
+            "webhook_url"
+        ),
+        case(
+            (ApiKey.mode == "test", Account.test_discord_webhook_url), else_=Account.discord_webhook_url
+        ).label("discord_webhook_url"),
         ApiKey.webhook_url.label("key_webhook_url"),
         ApiKey.discord_webhook_url.label("key_discord_webhook_url"),
     )

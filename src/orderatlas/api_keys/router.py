@@ -27,6 +27,7 @@ def _key(row: ApiKeyRow, email: str) -> ApiKey:
         created_at=iso_z(row.created_at),
         webhook_url=row.webhook_url or "",
         discord_webhook_url=row.discord_webhook_url or "",
+        convert_tracking=row.convert_tracking,
     )
 
 

@@ -20,6 +20,9 @@ class ApiKey(BaseModel):
     created_at: str
     webhook_url: str
     discord_webhook_url: str
+    convert_tracking: bool | None = Field(
+        description="Overrides the account's convert_tracking for this key's orders; null: the account's."
+    )
 
 
 class ApiKeyCreated(ApiKey):
@@ -48,3 +51,6 @@ class ApiKeyUpdate(RequestModel):
     name: Name | None = None
     webhook_url: Url | None = None
     discord_webhook_url: Url | None = None
+    convert_tracking: bool | Literal[""] | None = Field(
+        default=None, description='true or false overrides the account\'s setting; "" or null clears it.'
+    )

@@ -26,7 +26,7 @@ async def create(
     session: AsyncSession, account_id: uuid.UUID, caller_mode: str, data: ApiKeyCreate, settings: Settings
 ) -> IssuedKey:
     _may_manage(caller_mode, data.mode)
-    urls = await checked_urls(data.model_dump(exclude_unset=True), settings)
+    urls = await checked_urls(session, data.model_dump(exclude_unset=True), settings)
     account = await load(session, account_id, for_update=True)  # serialises concurrent creations
     if await repository.count_active(session, account_id) >= MAX_ACTIVE_KEYS:
         raise Conflict(f"an account can hold at most {MAX_ACTIVE_KEYS} active keys", code="too_many_keys")
@@ -47,13 +47,16 @@ async def update(
     settings: Settings,
 ) -> ApiKey:
     changes = data.model_dump(exclude_unset=True)
-    urls = await checked_urls(changes, settings)
+    urls = await checked_urls(session, changes, settings)
     key = await _locked(session, account_id, key_id)
     _may_manage(caller_mode, key.mode)
     for name, value in urls.items():
         setattr(key, name, value)
     if changes.get("name") is not None:
         key.name = changes["name"]
+    if "convert_tracking" in changes:  # "" and null clear the override: the account's setting applies
+        value = changes["convert_tracking"]
+        key.convert_tracking = value if isinstance(value, bool) else None
     return key
 
 

@@ -78,12 +78,27 @@ class Principal:
     def webhook_targets(self) -> tuple[str | None, str | None, str | None, str | None]:
         """Where this caller's order events go (webhooks.service.emit_order_event's targets)."""
         account, key = self.account, self.api_key
+        if isinstance(account, Account):  # a row: both modes' targets; a Caller holds its mode's only
+            url = getattr(account, account.webhook_column("webhook_url", self.test_mode))
+            discord = getattr(account, account.webhook_column("discord_webhook_url", self.test_mode))
+            return url, discord, key.webhook_url, key.discord_webhook_url
         return account.webhook_url, account.discord_webhook_url, key.webhook_url, key.discord_webhook_url
 
 
-async def _count(request: Request, window_key: str, limit: int, calls_key: str | None = None) -> None:
+def _address_window(request: Request) -> tuple[str, int]:
+    address = request.client.host if request.client else "unknown"
+    return address_key(address), request.app.state.settings.invalid_key_rate_limit
+
+
+async def _count(
+    request: Request,
+    window_key: str,
+    limit: int,
+    calls_key: str | None = None,
+    guard: tuple[str, int] | None = None,
+) -> None:
     limiter: RateLimiter = request.app.state.limiter
-    decision = await limiter.hit(window_key, limit, calls_key)
+    decision = await limiter.hit(window_key, limit, calls_key, guard)
     setattr(request.state, DECISION_STATE, decision)
     if decision is not None and not decision.admitted:
         raise RateLimited(decision)
@@ -91,8 +106,7 @@ async def _count(request: Request, window_key: str, limit: int, calls_key: str |
 
 async def _refuse(request: Request, message: str) -> Unauthorized:
     """Keys cannot be guessed at speed: failed attempts are limited per client address."""
-    address = request.client.host if request.client else "unknown"
-    await _count(request, address_key(address), request.app.state.settings.invalid_key_rate_limit)
+    await _count(request, *_address_window(request))
     return Unauthorized(message)
 
 
@@ -118,7 +132,9 @@ async def authenticate(
     context.bind(account_id=principal.account.id)
     # Each key mode has its own window: a test suite hammering the sandbox never throttles live traffic.
     window_key, calls_key = account_keys(principal.account.id, principal.api_key.mode)
-    await _count(request, window_key, principal.account.rate_limit, calls_key)
+    # While its address is over the bad-key limit a valid key is refused too (in the same script
+    # call): a guesser must not learn which guess was right from a 200 among the 429s.
+    await _count(request, window_key, principal.account.rate_limit, calls_key, _address_window(request))
     return principal
 
 

@@ -52,6 +52,7 @@ class Entry:
     description: str
     order_id: uuid.UUID | None = None
     topup_id: uuid.UUID | None = None
+    reference: str = ""  # what the row pays for within its order (a conversion's label number)
 
     def values(self) -> dict[str, Any]:
         return {
@@ -63,6 +64,7 @@ class Entry:
             "description": self.description[:500],
             "order_id": self.order_id,
             "topup_id": self.topup_id,
+            "reference": self.reference[:100],
         }
 
 

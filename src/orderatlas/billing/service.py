@@ -59,8 +59,10 @@ async def charge(
     *,
     test_mode: bool,
     order_id: uuid.UUID | None = None,
+    reference: str = "",
 ) -> int:
-    """Debit `cost`, once per order and type, and return the balance left.
+    """Debit `cost`, once per order and type (and `reference`, for conversions: once per label),
+    and return the balance left.
 
     The ledger row goes in first (ON CONFLICT DO NOTHING against the per-order unique indexes) and
     the balance moves only if it did, so a job re-run after a crash charges nothing the second
@@ -69,7 +71,7 @@ async def charge(
     """
     if cost <= 0:
         return await repository.current_balance(session, account_id, test_mode=test_mode)
-    entry = Entry(account_id, test_mode, -cost, type_, description, order_id=order_id)
+    entry = Entry(account_id, test_mode, -cost, type_, description, order_id=order_id, reference=reference)
     # One statement, one round trip: the account's row lock is held from here to the commit.
     entry_id, new_balance = await repository.insert_entry_once_and_debit(session, entry, cost)
     if entry_id is None:  # charged before

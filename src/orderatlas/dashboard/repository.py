@@ -139,3 +139,37 @@ async def total(
 ) -> int:
     stmt = select(func.count()).select_from(Order).where(*conditions(account_id, test_mode, search, status))
     return int(await session.scalar(stmt) or 0)
+
+
+@dataclass(frozen=True)
+class ConversionRow:
+    id: uuid.UUID
+    platform_order_id: str
+    status: str
+    tracking_number: str | None
+    converted_tracking: str
+    created_at: datetime
+
+
+async def conversions(
+    session: AsyncSession, account_id: uuid.UUID, test_mode: bool, *, limit: int, offset: int
+) -> tuple[list[ConversionRow], int]:
+    """Orders holding Aquiline tracking, newest first, over ix_orders_converted_created_at."""
+    where = [*_scope(account_id, test_mode), Order.aqualine_tracking.is_not(None)]
+    stmt = (
+        select(
+            Order.id,
+            Order.platform_order_id,
+            Order.status,
+            Order.tracking_number,
+            Order.aqualine_tracking,
+            Order.created_at,
+        )
+        .where(*where)
+        .order_by(Order.created_at.desc(), Order.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = [ConversionRow(*row) for row in await session.execute(stmt)]
+    total = await session.scalar(select(func.count()).select_from(Order).where(*where))
+    return rows, int(total or 0)

@@ -7,7 +7,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from orderatlas.auth.dependencies import PrincipalDep, rate_limit_decision
 from orderatlas.dashboard import service
 from orderatlas.dashboard.repository import OrderRow
-from orderatlas.dashboard.schemas import DashboardOrder, DashboardOrders, Overview
+from orderatlas.dashboard.schemas import (
+    DashboardOrder,
+    DashboardOrders,
+    Overview,
+    TrackingConversion,
+    TrackingConversions,
+)
 from orderatlas.db import SessionDep
 from orderatlas.errors import error_responses
 from orderatlas.kit.money import format_money
@@ -66,3 +72,24 @@ async def list_orders(
 ) -> DashboardOrders:
     rows, total = await service.orders(session, principal, search, status, page)
     return DashboardOrders(orders=[_row(row) for row in rows], total=total)
+
+
+@router.get("/tracking-conversions", response_model=TrackingConversions, responses=error_responses())
+async def tracking_conversions(
+    session: SessionDep, principal: PrincipalDep, page: DashboardPage
+) -> TrackingConversions:
+    rows, total = await service.conversions(session, principal, page)
+    return TrackingConversions(
+        orders=[
+            TrackingConversion(
+                id=str(row.id),
+                platform_order_id=row.platform_order_id,
+                status=row.status,
+                tracking_number=row.tracking_number or "",
+                converted_tracking=row.converted_tracking,
+                created_at=iso_z(row.created_at),
+            )
+            for row in rows
+        ],
+        total=total,
+    )

@@ -33,3 +33,17 @@ class Overview(BaseModel):
         "this one included, counted across every API process."
     )
     recent_orders: list[DashboardOrder] = Field(description="The 10 newest orders, newest first.")
+
+
+class TrackingConversion(BaseModel):
+    id: str
+    platform_order_id: str
+    status: str
+    tracking_number: str
+    converted_tracking: str = Field(description="The order's Aquiline tracking number.")
+    created_at: str
+
+
+class TrackingConversions(BaseModel):
+    orders: list[TrackingConversion] = Field(description="Orders holding Aquiline tracking, newest first.")
+    total: int

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from orderatlas.auth.dependencies import Principal
 from orderatlas.billing.service import current_balance
 from orderatlas.dashboard import repository
-from orderatlas.dashboard.repository import Counts, OrderRow
+from orderatlas.dashboard.repository import ConversionRow, Counts, OrderRow
 from orderatlas.errors import BadRequest
 from orderatlas.kit.pagination import Page
 from orderatlas.kit.schemas import storable
@@ -73,3 +73,11 @@ async def orders(
     if len(rows) < page.limit and (rows or page.offset == 0):
         return rows, page.offset + len(rows)
     return rows, await repository.total(session, account_id, test_mode, search=search, status=status)
+
+
+async def conversions(
+    session: AsyncSession, principal: Principal, page: Page
+) -> tuple[list[ConversionRow], int]:
+    return await repository.conversions(
+        session, principal.account.id, principal.test_mode, limit=page.limit, offset=page.offset
+    )

@@ -42,7 +42,8 @@ def check_metadata(value: Any) -> dict[str, str] | None:
 
 
 Metadata = Annotated[
-    dict[str, str] | None,
+    dict[Annotated[str, Field(max_length=MAX_KEY_CHARS)], Annotated[str, Field(max_length=MAX_VALUE_CHARS)]]
+    | None,
     BeforeValidator(check_metadata),
     Field(
         description=f"At most {MAX_KEYS} keys of at most {MAX_KEY_CHARS} characters, "

@@ -2,6 +2,7 @@
 
 from orderatlas.models.account import Account, ApiKey
 from orderatlas.models.base import Base
+from orderatlas.models.conversion import TrackingLabel
 from orderatlas.models.copy import StoredCopy
 from orderatlas.models.credit import CreditTopup, CreditTransaction, StripeEvent, StripeHeldRefund
 from orderatlas.models.idempotency import IdempotencyKey
@@ -23,6 +24,7 @@ __all__ = [
     "StoredCopy",
     "StripeEvent",
     "StripeHeldRefund",
+    "TrackingLabel",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEvent",

@@ -14,6 +14,9 @@ def mode_name(test_mode: bool) -> str:
     return "test" if test_mode else "live"
 
 
+WEBHOOK_SETTINGS = ("webhook_url", "discord_webhook_url", "webhook_secret")
+
+
 def new_webhook_secret() -> str:
     """64 hex characters: the HMAC-SHA256 key that signs outbound webhooks."""
     return secrets.token_hex(32)
@@ -37,10 +40,15 @@ class Account(UUIDPk, CreatedAt, Base):
     test_credits_owed: Mapped[int] = mapped_column(nullable=False, default=0, server_default="0")
     rate_limit: Mapped[int] = mapped_column(nullable=False, default=60, server_default="60")
 
-    # Where order events go, unless the order or the API key says otherwise.
+    # Where order events go, unless the order or the API key says otherwise: live events to the
+    # first three, test events to the test_ ones. Test keys live on development boxes and CI, so
+    # test mode has its own secret: a test key can never sign (forge) a live event.
     webhook_url: Mapped[str | None] = mapped_column(Text)
     discord_webhook_url: Mapped[str | None] = mapped_column(Text)
     webhook_secret: Mapped[str] = mapped_column(String(256), nullable=False, default=new_webhook_secret)
+    test_webhook_url: Mapped[str | None] = mapped_column(Text)
+    test_discord_webhook_url: Mapped[str | None] = mapped_column(Text)
+    test_webhook_secret: Mapped[str] = mapped_column(String(256), nullable=False, default=new_webhook_secret)
     convert_tracking: Mapped[bool] = mapped_column(
         Boolean, nullable=False, default=False, server_default="false"
     )
@@ -52,6 +60,12 @@ class Account(UUIDPk, CreatedAt, Base):
     ship_from_phone: Mapped[str | None] = mapped_column(String(40))
 
     api_keys: Mapped[list["ApiKey"]] = relationship(back_populates="account", lazy="raise")
+
+    @staticmethod
+    def webhook_column(name: str, test_mode: bool) -> str:
+        """The column a mode keeps webhook_url, discord_webhook_url or webhook_secret in."""
+        assert name in WEBHOOK_SETTINGS
+        return f"test_{name}" if test_mode else name
 
 
 class ApiKey(UUIDPk, CreatedAt, Base):
@@ -68,6 +82,8 @@ class ApiKey(UUIDPk, CreatedAt, Base):
     # Per-key overrides of the account's webhook targets.
     webhook_url: Mapped[str | None] = mapped_column(Text)
     discord_webhook_url: Mapped[str | None] = mapped_column(Text)
+    # Overrides the account's convert_tracking for orders this key places; None: the account's.
+    convert_tracking: Mapped[bool | None] = mapped_column(Boolean)
 
     account: Mapped[Account] = relationship(back_populates="api_keys", lazy="raise")
 

@@ -41,15 +41,23 @@ class CreditTransaction(UUIDPk, CreatedAt, Base):
             unique=True,
             postgresql_where=text("type = 'order_refund'"),
         ),
-        # The same for what conversions and imports charge and give back per order.
+        # One import debit per order. Conversions are charged per label (a dropped label and its
+        # successor are two conversions), so their rows are unique per order and label.
+        Index(
+            f"uq_credit_transactions_{IMPORT_DEBIT}",
+            "order_id",
+            unique=True,
+            postgresql_where=text(f"type = '{IMPORT_DEBIT}'"),
+        ),
         *(
             Index(
-                f"uq_credit_transactions_{type_}",
+                f"uq_credit_transactions_{type_}_per_label",
                 "order_id",
+                "reference",
                 unique=True,
                 postgresql_where=text(f"type = '{type_}'"),
             )
-            for type_ in (CONVERSION_DEBIT, CONVERSION_REFUND, IMPORT_DEBIT)
+            for type_ in (CONVERSION_DEBIT, CONVERSION_REFUND)
         ),
         # One deposit per paid top-up, however many of Stripe's events announce it.
         Index(
@@ -76,6 +84,8 @@ class CreditTransaction(UUIDPk, CreatedAt, Base):
     # Kept (not cascaded) when an order is deleted: the money history must survive the order.
     order_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
     topup_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("credit_topups.id", ondelete="SET NULL"))
+    # What the row pays for within its order, where an order pays more than once: the label number.
+    reference: Mapped[str] = mapped_column(String(100), nullable=False, default="", server_default="")
 
 
 class CreditTopup(UUIDPk, CreatedAt, Base):

@@ -37,6 +37,25 @@ class Order(UUIDPk, CreatedAt, Base):
             "next_refresh_at",
             postgresql_where=text("next_refresh_at IS NOT NULL"),
         ),
+        # The conversion poller reads the due end of this: orders that could still get a first label.
+        Index(
+            "ix_orders_conversion_due_at",
+            "conversion_due_at",
+            postgresql_where=text(
+                "aqualine_tracking IS NULL AND convert_tracking IS NOT FALSE AND status IN ("
+                "'confirmed', 'purchased', 'warning', 'awaiting_approval', 'payment_revision', "
+                "'shipped', 'out_for_delivery')"
+            ),
+        ),
+        # GET /v1/dashboard/tracking-conversions: the converted orders, newest first.
+        Index(
+            "ix_orders_converted_created_at",
+            "account_id",
+            "test_mode",
+            "created_at",
+            "id",
+            postgresql_where=text("aqualine_tracking IS NOT NULL"),
+        ),
         # One import per retailer order and mode: a concurrent twin waits on this and gets 409.
         Index(
             "uq_orders_imported_platform_order_id",
@@ -95,6 +114,15 @@ class Order(UUIDPk, CreatedAt, Base):
     tracking_number: Mapped[str | None] = mapped_column(String(100))
     carrier: Mapped[str | None] = mapped_column(String(50))
     aqualine_tracking: Mapped[str | None] = mapped_column(String(100))
+    # Tracking conversion (conversion/): every label dropped from the order, newest first; when
+    # the poller next tries it (None: as soon as it sees it); the last reason it skipped it, so
+    # aqualine.skipped fires only when the reason changes; how many mints were tried.
+    dropped_aqualine_tracking: Mapped[list[str]] = mapped_column(
+        JSONB, nullable=False, default=list, server_default=text("'[]'::jsonb")
+    )
+    conversion_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    aqualine_skip_reason: Mapped[str | None] = mapped_column(String(64))
+    conversion_attempts: Mapped[int] = mapped_column(nullable=False, default=0, server_default="0")
     delivery_photo_url: Mapped[str | None] = mapped_column(Text)
     est_delivery_min: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     est_delivery_max: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

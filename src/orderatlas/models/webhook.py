@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, SmallInteger, String, Text, text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, SmallInteger, String, Text, text, true
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -24,8 +24,11 @@ FAILED = "failed"
 
 class WebhookEvent(UUIDPk, CreatedAt, Base):
     __tablename__ = "webhook_events"
-    # The daily purge takes the old end of this.
-    __table_args__ = (Index("ix_webhook_events_created_at", "created_at"),)
+    __table_args__ = (
+        # The daily purge takes the old end of this.
+        Index("ix_webhook_events_created_at", "created_at"),
+        Index("ix_webhook_events_account_id_livemode", "account_id", "livemode"),
+    )
 
     account_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("accounts.id", ondelete="CASCADE"), index=True, nullable=False
@@ -34,6 +37,8 @@ class WebhookEvent(UUIDPk, CreatedAt, Base):
     order_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     event: Mapped[str] = mapped_column(String(40), nullable=False)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    # False for test-mode events: signed with the test secret, shown only to test keys.
+    livemode: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=true())
 
 
 class WebhookDelivery(UUIDPk, CreatedAt, Base):

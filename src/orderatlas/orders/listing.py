@@ -6,7 +6,8 @@ A walk goes one of two ways (docs/orders-list.md):
   first page and belong to the next walk.
 - With updated_after: a sync window, oldest change first by (updated_at, id), over
   updated_after <= updated_at < updated_before. updated_before is fixed when the walk begins, a few
-  seconds in the past so that no change still being committed can land behind it, and travels in
+  seconds in the past and before the oldest transaction still writing, so that no change still
+  being committed can land behind it, and travels in
   the token: an order that changes during the walk moves past it into the next window instead of
   showing up twice in this one, and the next window starts exactly where this one ended.
 """
@@ -166,11 +167,18 @@ def _read_token(
         raise InvalidNextToken("next_token is malformed") from None
 
 
-def _window_end(filters: Filters, settle_s: int) -> datetime | None:
-    """Whole seconds, so updated_before reads back exactly in the API's timestamp format."""
+async def _window_end(session: AsyncSession, filters: Filters, settle_s: int) -> datetime | None:
+    """Before any change that is still being committed: the settle time before now, and before the
+    oldest open transaction that has written (its changes carry a later updated_at but appear only
+    when it commits, maybe after this window was handed out). Whole seconds, so updated_before reads
+    back exactly in the API's timestamp format."""
     if filters.updated_after is None:
         return None
-    end = (utcnow() - timedelta(seconds=settle_s)).replace(microsecond=0)
+    end = utcnow()
+    oldest = await repository.oldest_open_write(session)
+    if oldest is not None:
+        end = min(end, oldest)
+    end = (end - timedelta(seconds=settle_s)).replace(microsecond=0)
     return max(end, filters.updated_after)  # a window never ends before it starts
 
 
@@ -192,7 +200,7 @@ async def list_orders(
             raise InvalidNextToken("next_token belongs to other filters: send the same filters, or none")
         filters = token_filters
     else:
-        until = _window_end(filters, settle_s)
+        until = await _window_end(session, filters, settle_s)
     rows = await repository.list_page(
         session,
         principal.account.id,

@@ -1,7 +1,7 @@
 """SQL for orders, their items and their status history."""
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -12,6 +12,7 @@ from sqlalchemy import (
     Uuid,
     and_,
     bindparam,
+    case,
     cast,
     delete,
     func,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     tuple_,
     update,
 )
@@ -32,6 +34,12 @@ from orderatlas.models import Account, ApiKey, Order, OrderEvent, OrderItem
 from orderatlas.orders import statuses as st
 from orderatlas.orders.filters import Filters, Position
 from orderatlas.webhooks.service import remember_targets
+
+
+def mode_target(live: Any) -> Any:
+    """The account's webhook target of the order's mode: test orders' events go to test mode's."""
+    test = getattr(Account, Account.webhook_column(live.key, True))
+    return case((Order.test_mode, test), else_=live)
 
 
 def _parse_uuid(reference: str) -> uuid.UUID | None:
@@ -106,7 +114,7 @@ async def lock(session: AsyncSession, order_id: uuid.UUID) -> Order | None:
     checkout runs this twice."""
     key = aliased(ApiKey)
     stmt = (
-        select(Order, Account.webhook_url, Account.discord_webhook_url)
+        select(Order, mode_target(Account.webhook_url), mode_target(Account.discord_webhook_url))
         .add_columns(key.webhook_url, key.discord_webhook_url)
         .join(Account, Account.id == Order.account_id)
         .outerjoin(key, key.id == Order.api_key_id)
@@ -119,7 +127,8 @@ async def lock(session: AsyncSession, order_id: uuid.UUID) -> Order | None:
     if row is None:
         return None
     order = row[0]
-    remember_targets(session, order.account_id, order.api_key_id, (row[1], row[2], row[3], row[4]))
+    targets = (row[1], row[2], row[3], row[4])
+    remember_targets(session, order.account_id, order.api_key_id, order.test_mode, targets)
     return order
 
 
@@ -206,6 +215,12 @@ async def stale_in_flight(
     return [(row.id, row.status) for row in await session.execute(stmt)]
 
 
+def _past(moment: datetime) -> datetime:
+    """The first instant after an inclusive bound, at the precision the client wrote it: the API
+    shows times to the second, so a bound of 14:30:00 includes an order created at 14:30:00.5."""
+    return moment + (timedelta(seconds=1) if moment.microsecond == 0 else timedelta(microseconds=1))
+
+
 def _list_conditions(
     account_id: uuid.UUID, test_mode: bool, filters: Filters, until: datetime | None
 ) -> list[ColumnElement[bool]]:
@@ -219,7 +234,7 @@ def _list_conditions(
     if filters.created_after is not None:
         conditions.append(Order.created_at >= filters.created_after)
     if filters.created_before is not None:
-        conditions.append(Order.created_at <= filters.created_before)
+        conditions.append(Order.created_at < _past(filters.created_before))
     if filters.updated_after is not None:
         conditions.append(Order.updated_at >= filters.updated_after)
     if until is not None:
@@ -282,3 +297,14 @@ async def list_page(
 
 _READ_BY_ID = _read_statement(by_platform_order_id=False)
 _READ_BY_PLATFORM_ID = _read_statement(by_platform_order_id=True)
+
+
+async def oldest_open_write(session: AsyncSession) -> datetime | None:
+    """When the oldest transaction of this database that has written something, and not committed
+    yet, began (None: there is none, or the role may not see the others' sessions). Any change it
+    will commit carries an updated_at set after that moment."""
+    stmt = text(
+        "SELECT min(xact_start) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()"
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()

@@ -181,6 +181,7 @@ def _fields(order: Any, links: CopyLinks) -> dict[str, Any]:
         "tracking_number": order.tracking_number or "",
         "carrier": order.carrier or "",
         "aqualine_tracking": order.aqualine_tracking or "",
+        "dropped_aqualine_tracking": list(order.dropped_aqualine_tracking),
         "external_order_id": order.external_order_id or "",
         "metadata": order.client_metadata or {},
         "order_html_url": links.url(order.order_html_copy),

@@ -11,6 +11,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    WithJsonSchema,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -20,12 +21,14 @@ from orderatlas.kit.money import CENT
 from orderatlas.kit.schemas import RequestModel
 from orderatlas.retailers.base import Proxy
 from orderatlas.retailers.marketplaces import MARKETPLACES
+from orderatlas.webhooks.targets import has_control_characters
 
 ASIN_PATTERN = re.compile(r"^[A-Z0-9]{10}$")
 MAX_EXTERNAL_ORDER_ID = 100
 MAX_ITEMS = 50
 MAX_QUANTITY = 999
 MAX_PRICE = Decimal("1000000")
+MAX_PRICE_CHARS = 32  # a price sent as a string ("49.99")
 
 
 def _price(value: Any) -> Decimal | None:
@@ -33,6 +36,8 @@ def _price(value: Any) -> Decimal | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise PydanticCustomError("invalid_price", "price_max must be a number")
+    if isinstance(value, str) and len(value) > MAX_PRICE_CHARS:
         raise PydanticCustomError("invalid_price", "price_max must be a number")
     try:
         price = Decimal(str(value).strip())
@@ -84,7 +89,9 @@ def _external_order_id(value: Any) -> str | None:
 
 
 ExternalOrderId = Annotated[
-    str | None, BeforeValidator(_external_order_id), Field(examples=["12-34567-89012"])
+    Annotated[str, Field(max_length=MAX_EXTERNAL_ORDER_ID)] | None,
+    BeforeValidator(_external_order_id),
+    Field(examples=["12-34567-89012"]),
 ]
 
 
@@ -111,7 +118,7 @@ def _proxy_format(value: str | None) -> str | None:
 def _http_url(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
-    if not re.match(r"^https?://[^\s/]+", value.strip()):
+    if not re.match(r"^https?://[^\s/]+", value.strip()) or has_control_characters(value):
         raise PydanticCustomError("invalid_webhook_url", "webhook_url must be an http(s) URL")
     return value.strip()
 
@@ -122,13 +129,25 @@ def _password_present(value: SecretStr) -> SecretStr:
     return value
 
 
-PriceMax = Annotated[Decimal | None, BeforeValidator(_price), Field(examples=[50.0])]
+PriceMax = Annotated[
+    Decimal | None,
+    BeforeValidator(_price),
+    WithJsonSchema(
+        {"anyOf": [{"type": "number"}, {"type": "string", "maxLength": MAX_PRICE_CHARS}, {"type": "null"}]}
+    ),
+    Field(examples=[50.0]),
+]
 Quantity = Annotated[int, BeforeValidator(_quantity), Field(examples=[1])]
-Asin = Annotated[str, BeforeValidator(_asin), Field(examples=["B09V3KXJPB"])]
+Asin = Annotated[str, BeforeValidator(_asin), Field(max_length=10, examples=["B09V3KXJPB"])]
 Text200 = Annotated[str, Field(max_length=200)]
-Platform = Annotated[str, AfterValidator(_known_platform), Field(examples=["AmazonUS"])]
-ProxyText = Annotated[str | None, AfterValidator(_proxy_format), Field(examples=["ip:port:user:pass"])]
-Password = Annotated[SecretStr, AfterValidator(_password_present)]
+Platform = Annotated[str, Field(max_length=40, examples=["AmazonUS"]), AfterValidator(_known_platform)]
+# Secrets are bounded like everything else: a request body is capped, and so is each field.
+ProxyText = Annotated[
+    str | None, Field(max_length=500, examples=["ip:port:user:pass"]), AfterValidator(_proxy_format)
+]
+Password = Annotated[SecretStr, Field(max_length=1024), AfterValidator(_password_present)]
+TwoFactorSecret = Annotated[SecretStr, Field(max_length=256)]
+CardField = Annotated[SecretStr, Field(max_length=64)]
 AccountEmail = Annotated[str, Field(min_length=1, max_length=320)]
 Url2000 = Annotated[str, Field(max_length=2000)]
 WebhookUrl = Annotated[Url2000 | None, AfterValidator(_http_url)]
@@ -159,11 +178,11 @@ class PartialAddress(RequestModel):
 class PaymentMethod(RequestModel):
     """Held in memory and in the sealed job payload only; never stored, logged or echoed."""
 
-    credit_card_number: SecretStr
-    holder_name: SecretStr
-    exp_month: SecretStr
-    exp_year: SecretStr
-    cvv: SecretStr | None = None
+    credit_card_number: CardField
+    holder_name: Annotated[SecretStr, Field(max_length=200)]
+    exp_month: CardField
+    exp_year: CardField
+    cvv: CardField | None = None
     billing_address: PartialAddress | None = None
 
 
@@ -177,13 +196,13 @@ class OrderCreate(RequestModel):
     model_config = ConfigDict(extra="ignore")
 
     platform: Platform
-    product_id: str | None = Field(default=None, examples=["B09V3KXJPB"])
+    product_id: str | None = Field(default=None, max_length=40, examples=["B09V3KXJPB"])
     quantity: Quantity = 1
     price_max: PriceMax = None
     items: Annotated[list[OrderItemIn], Field(max_length=MAX_ITEMS)] | None = None
     account_email: AccountEmail
     account_password: Password
-    account_2fa_secret: SecretStr | None = None
+    account_2fa_secret: TwoFactorSecret | None = None
     proxy: ProxyText = None
     shipping_address: Address
     ship_from: PartialAddress | None = None
@@ -263,6 +282,9 @@ class OrderFields(BaseModel):
     tracking_number: str
     carrier: str
     aqualine_tracking: str
+    dropped_aqualine_tracking: list[str] = Field(
+        description="Every Aquiline label dropped from the order (POST .../drop-conversion), newest first."
+    )
     external_order_id: str
     metadata: dict[str, str]
     order_html_url: str

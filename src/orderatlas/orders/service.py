@@ -70,10 +70,10 @@ async def place_order(
     """Accept an order: probe the proxy, debit, write the rows, queue the checkout after commit."""
     retailer = retailers.name_for(principal.test_mode)
     if data.webhook_url:
-        await check_webhook_url(
-            data.webhook_url,
-            allow_private=settings.webhook_allow_private_networks,
-            use_dns=settings.webhook_resolve_dns,
+        # No DNS here: the request holds a pooled connection (and maybe an idempotency claim);
+        # a host name is checked, like every target, just before each send.
+        data.webhook_url = await check_webhook_url(
+            data.webhook_url, allow_private=settings.webhook_allow_private_networks, use_dns=False
         )
     proxy = Proxy.parse(data.proxy) if data.proxy else None
     await probe_proxy(retailers.get(retailer), proxy, settings.proxy_probe_timeout_s)

@@ -18,6 +18,7 @@ from typing import ClassVar
 
 # Statuses a checkout can end in when the retailer accepted the order.
 from orderatlas.orders.statuses import PLACED_STATUSES as PLACED_STATUSES
+from orderatlas.webhooks import targets
 
 # Failure codes of the lookups after checkout (track, read_order).
 ORDER_NOT_FOUND = "ORDER_NOT_FOUND_ON_PLATFORM"
@@ -25,6 +26,9 @@ RETAILER_UNAVAILABLE = "RETAILER_UNAVAILABLE"
 SESSION_EXPIRED = "SESSION_EXPIRED"
 # What validate_session answers.
 LOGGED_IN, LOGGED_OUT, CHALLENGED = "LOGGED_IN", "LOGGED_OUT", "CHALLENGED"
+
+
+UNSAFE_PROXY = "unsafe_proxy"  # a proxy refused by the address rules (400, not an order failure)
 
 
 @dataclass(frozen=True)
@@ -233,10 +237,26 @@ class SessionCheck:
 class RetailerAdapter(ABC):
     name: ClassVar[str]
 
+    # A probe must not let a client reach into the server's own network: loopback and private
+    # proxy addresses (the webhook address rules) are refused unless the registry, from
+    # ORDERATLAS_PROXY_ALLOW_PRIVATE_NETWORKS, allows them.
+    allow_private_proxies: bool = False
+
     async def check_proxy(self, proxy: Proxy, timeout_s: float) -> Failure | None:
         """A TCP probe of the proxy before an order is accepted."""
         try:
-            _, writer = await asyncio.wait_for(asyncio.open_connection(proxy.host, proxy.port), timeout_s)
+            addresses = await targets.resolve(proxy.host, proxy.port, use_dns=True, timeout_s=timeout_s)
+        except targets.Unresolvable:
+            return Failure(
+                "proxy_unreachable", f"proxy {proxy.address} unreachable: its host does not resolve"
+            )
+        if not self.allow_private_proxies and any(targets.is_unsafe(a) for a in addresses):
+            return Failure(
+                UNSAFE_PROXY, f"proxy {proxy.address} is or resolves to a non-public address; refused"
+            )
+        try:
+            connecting = asyncio.open_connection(str(addresses[0]), proxy.port)
+            _, writer = await asyncio.wait_for(connecting, timeout_s)
         except (OSError, TimeoutError) as exc:
             reason = str(exc) or type(exc).__name__
             return Failure("proxy_unreachable", f"proxy {proxy.address} unreachable: {reason}")

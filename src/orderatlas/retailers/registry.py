@@ -6,9 +6,9 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from orderatlas.config import Settings
-from orderatlas.errors import ServiceUnavailable
+from orderatlas.errors import BadRequest, ServiceUnavailable
 from orderatlas.models.base import utcnow
-from orderatlas.retailers.base import Proxy, RetailerAdapter
+from orderatlas.retailers.base import UNSAFE_PROXY, Proxy, RetailerAdapter
 from orderatlas.retailers.sandbox import SandboxRetailer
 
 SANDBOX = SandboxRetailer.name
@@ -27,6 +27,8 @@ async def probe_proxy(adapter: RetailerAdapter, proxy: Proxy | None, timeout_s: 
     """Refuse with 503 before anything is written, as the reference says, when the proxy is down."""
     if proxy is not None:
         failure = await adapter.check_proxy(proxy, timeout_s)
+        if failure is not None and failure.code == UNSAFE_PROXY:
+            raise BadRequest(failure.message, code=UNSAFE_PROXY)
         if failure is not None:
             raise ProxyUnreachable(failure.message)
 
@@ -68,6 +70,7 @@ class Retailers:
                 ship_after_s=self._settings.sandbox_ship_after_s,
                 clock=self._clock,
             )
+            self._adapters[name].allow_private_proxies = self._settings.proxy_allow_private_networks
         return self._adapters[name]
 
     def sandbox(self) -> SandboxRetailer:

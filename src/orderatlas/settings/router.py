@@ -4,10 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Request
 
-from orderatlas.auth.dependencies import PrincipalDep, require_live_key
+from orderatlas.auth.dependencies import PrincipalDep
 from orderatlas.db import SessionDep
 from orderatlas.errors import error_responses
 from orderatlas.models import Account
+from orderatlas.models.account import WEBHOOK_SETTINGS
 from orderatlas.settings import service
 from orderatlas.settings.schemas import (
     SHIP_FROM_FIELDS,
@@ -22,13 +23,15 @@ router = APIRouter(prefix="/v1/settings", tags=["settings"])
 
 
 def _settings(account: Account, test_mode: bool) -> AccountSettings:
-    """credit_balance is the caller key's mode's: a test key never sees the live balance."""
+    """The webhook targets, the secret and credit_balance are the caller key's mode's: a test key
+    never sees (or signs with) anything of live mode."""
+    url, discord, secret = (getattr(account, account.webhook_column(n, test_mode)) for n in WEBHOOK_SETTINGS)
     return AccountSettings(
         convert_tracking=account.convert_tracking,
-        webhook_url=account.webhook_url or "",
-        discord_webhook_url=account.discord_webhook_url or "",
-        webhook_secret=account.webhook_secret,
-        standard_webhooks_secret=standard_webhooks_secret(account.webhook_secret),
+        webhook_url=url or "",
+        discord_webhook_url=discord or "",
+        webhook_secret=secret,
+        standard_webhooks_secret=standard_webhooks_secret(secret),
         rate_limit=account.rate_limit,
         credit_balance=account.test_credit_balance if test_mode else account.credit_balance,
         email=account.email,
@@ -46,8 +49,9 @@ async def get_settings(session: SessionDep, principal: PrincipalDep) -> AccountS
 async def update_settings(
     body: SettingsUpdate, request: Request, session: SessionDep, principal: PrincipalDep
 ) -> AccountSettings:
-    require_live_key(principal, "change account settings")
-    account = await service.update(session, principal.account.id, body, request.app.state.settings)
+    account = await service.update(
+        session, principal.account.id, principal.test_mode, body, request.app.state.settings
+    )
     return _settings(account, principal.test_mode)
 
 
@@ -58,6 +62,7 @@ async def rotate_webhook_secret(
     principal: PrincipalDep,
     body: Annotated[SecretRotation | None, Body()] = None,
 ) -> RotatedSecret:
-    require_live_key(principal, "rotate the webhook secret")
-    secret = await service.rotate_secret(session, principal.account.id, body.webhook_secret if body else None)
+    secret = await service.rotate_secret(
+        session, principal.account.id, principal.test_mode, body.webhook_secret if body else None
+    )
     return RotatedSecret(webhook_secret=secret)

@@ -4,11 +4,21 @@ cancelled. Field for field as the reference names them."""
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
+from orderatlas.kit.metadata import Metadata
 from orderatlas.kit.schemas import RequestModel
-from orderatlas.orders.schemas import AccountEmail, Address, Password, Platform, ProxyText, Url2000
+from orderatlas.orders.schemas import (
+    AccountEmail,
+    Address,
+    ExternalOrderId,
+    Password,
+    Platform,
+    ProxyText,
+    TwoFactorSecret,
+    Url2000,
+)
 
 _PLATFORM_ORDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -38,16 +48,19 @@ class RetailerLogin(RequestModel):
 
     account_email: AccountEmail
     account_password: Password
-    account_2fa_secret: SecretStr | None = None
+    account_2fa_secret: TwoFactorSecret | None = None
     proxy: ProxyText = None
 
 
 class OrderImport(RetailerLogin):
     platform: Platform
     platform_order_id: Annotated[
-        str, AfterValidator(_platform_order_id), Field(examples=["112-4567890-1234567"])
+        str, Field(max_length=100, examples=["112-4567890-1234567"]), AfterValidator(_platform_order_id)
     ]
     shipping_address: Address
+    # The client's own references, with the same rules as on POST /v1/order.
+    external_order_id: ExternalOrderId = None
+    metadata: Metadata = None
 
 
 class OrderImported(BaseModel):

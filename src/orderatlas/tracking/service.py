@@ -212,6 +212,8 @@ def _imported(
         quantity=sum(line.quantity for line in history.lines),
         price_max=None,
         product_title=history.product_title,
+        external_order_id=data.external_order_id,
+        client_metadata=data.metadata,
         account_email=data.account_email,
         shipping_address=data.shipping_address.model_dump(exclude_none=True),
         notes=[],

@@ -2,7 +2,9 @@
 
 The host is resolved and checked first, then the request is pinned to the checked address
 (Host header and TLS SNI keep the name), so DNS cannot swap in a private address in between.
-Only a 2xx counts; redirects are not followed.
+Only a 2xx counts; redirects are not followed. A pinned connection is never kept alive: the pool
+keys connections by address, so a connection whose certificate was checked for one host name
+must not carry a request for another name on the same address.
 """
 
 import asyncio
@@ -52,13 +54,14 @@ def retry_after(response: httpx.Response) -> float | None:
 
 
 def _pinned(url: str, address: targets.IPAddress) -> tuple[str, dict[str, str], dict[str, str]]:
-    parts = urlsplit(url)
+    parts = urlsplit(targets.ascii_url(url))  # a Unicode host stored before names were encoded
     host = parts.hostname or ""
     literal = f"[{address}]" if address.version == 6 else str(address)
     netloc = literal + (f":{parts.port}" if parts.port else "")
     extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
     host_header = host + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc)), {"Host": host_header}, extensions
+    headers = {"Host": host_header, "Connection": "close"}
+    return urlunsplit(parts._replace(netloc=netloc)), headers, extensions
 
 
 async def _read_some(response: httpx.Response) -> str:
@@ -71,9 +74,11 @@ async def _read_some(response: httpx.Response) -> str:
 
 
 async def _pin(
-    url: str, headers: dict[str, str], allow_private: bool, use_dns: bool
+    url: str, headers: dict[str, str], allow_private: bool, use_dns: bool, dns_timeout_s: float
 ) -> tuple[str, dict[str, str], dict[str, str]]:
-    addresses = await targets.safe_addresses(url, allow_private=allow_private, use_dns=use_dns)
+    addresses = await targets.safe_addresses(
+        url, allow_private=allow_private, use_dns=use_dns, timeout_s=dns_timeout_s
+    )
     url, host, extensions = _pinned(url, addresses[0])
     return url, {**headers, **host}, extensions
 
@@ -88,6 +93,7 @@ async def post(
     allow_private: bool,
     use_dns: bool,
     timeout_s: float,
+    dns_timeout_s: float = targets.DEFAULT_DNS_TIMEOUT_S,
 ) -> Attempt:
     started = time.monotonic()
 
@@ -98,7 +104,7 @@ async def post(
     try:
         async with asyncio.timeout(timeout_s):  # the whole exchange, DNS included, not each read
             if pin:
-                url, headers, extensions = await _pin(url, headers, allow_private, use_dns)
+                url, headers, extensions = await _pin(url, headers, allow_private, use_dns, dns_timeout_s)
             request = http.build_request(
                 "POST", url, content=body, headers=headers, timeout=timeout_s, extensions=extensions
             )

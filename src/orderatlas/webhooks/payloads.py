@@ -15,7 +15,9 @@ GREEN, GOLD, RED, BLUE = 0x2ECC71, 0xF1C40F, 0xE74C3C, 0x3498DB
 _COLOURS = {"delivered": GREEN, "shipped": GOLD, "out_for_delivery": GOLD, "cancelled": RED, "failed": RED}
 
 
-def order_payload(event: str, order: Order, previous_status: str | None, at: datetime) -> dict[str, Any]:
+def order_payload(
+    event: str, order: Order, previous_status: str | None, at: datetime, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The reference's shape; optional fields are left out, never sent as null."""
     payload: dict[str, Any] = {
         "event": event,
@@ -23,6 +25,8 @@ def order_payload(event: str, order: Order, previous_status: str | None, at: dat
         "platform": order.platform,
         "platform_order_id": order.platform_order_id,
         "status": order.status,
+        # Receivers must check it: a test-mode event never describes a real purchase.
+        "livemode": not order.test_mode,
     }
     if event != ORDER_CREATED and previous_status is not None:
         payload["previous_status"] = previous_status
@@ -39,6 +43,7 @@ def order_payload(event: str, order: Order, previous_status: str | None, at: dat
         payload["failure_reason"] = order.notes[-1] if order.notes else ""
         payload["logged_in"] = order.logged_in
         payload["asin"] = order.asin
+    payload.update(extra or {})
     payload["timestamp"] = iso_z(at)
     return payload
 
@@ -61,16 +66,18 @@ def discord_embed(payload: dict[str, Any]) -> dict[str, Any]:
             "carrier",
             "aqualine_tracking",
             "failure_reason_code",
+            "skip_reason",
         )
         if payload.get(name) not in (None, "")
     ]
+    test_mode = payload.get("livemode") is False
     embed: dict[str, Any] = {
-        "title": f"{payload['event']}: {status}",
+        "title": ("[test mode] " if test_mode else "") + f"{payload['event']}: {status}",
         "color": colour(status),
         "fields": fields,
         "timestamp": payload["timestamp"],
-        "footer": {"text": "OrderAtlas"},
+        "footer": {"text": "OrderAtlas · test mode" if test_mode else "OrderAtlas"},
     }
-    if payload.get("failure_reason"):
-        embed["description"] = str(payload["failure_reason"])[:2000]
+    if payload.get("failure_reason") or payload.get("skip_message"):
+        embed["description"] = str(payload.get("failure_reason") or payload["skip_message"])[:2000]
     return {"username": "OrderAtlas", "embeds": [embed]}

@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import case, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -12,13 +12,16 @@ from orderatlas.models.webhook import PENDING
 
 
 async def targets_for(
-    session: AsyncSession, account_id: uuid.UUID, api_key_id: uuid.UUID | None
+    session: AsyncSession, account_id: uuid.UUID, api_key_id: uuid.UUID | None, test_mode: bool
 ) -> tuple[str | None, str | None, str | None, str | None]:
-    """(account webhook, account discord, key webhook, key discord)."""
+    """(account webhook, account discord, key webhook, key discord), the account's of the mode.
+    A key belongs to one mode, so its overrides are that mode's already."""
     key = aliased(ApiKey)
+    url = getattr(Account, Account.webhook_column("webhook_url", test_mode))
+    discord = getattr(Account, Account.webhook_column("discord_webhook_url", test_mode))
     row = (
         await session.execute(
-            select(Account.webhook_url, Account.discord_webhook_url, key.webhook_url, key.discord_webhook_url)
+            select(url, discord, key.webhook_url, key.discord_webhook_url)
             .outerjoin(key, key.id == api_key_id)
             .where(Account.id == account_id)
         )
@@ -45,9 +48,11 @@ async def claim(
 
 
 async def event_and_secret(session: AsyncSession, delivery: WebhookDelivery) -> tuple[WebhookEvent, str]:
+    """The event, and the secret of its mode: a test event is never signed with the live secret."""
+    secret = case((WebhookEvent.livemode, Account.webhook_secret), else_=Account.test_webhook_secret)
     row = (
         await session.execute(
-            select(WebhookEvent, Account.webhook_secret)
+            select(WebhookEvent, secret)
             .join(Account, Account.id == WebhookEvent.account_id)
             .where(WebhookEvent.id == delivery.event_id)
         )
@@ -70,12 +75,18 @@ async def due(session: AsyncSession, now: datetime, limit: int) -> list[tuple[uu
 
 
 async def lock_for_account(
-    session: AsyncSession, account_id: uuid.UUID, delivery_id: uuid.UUID
+    session: AsyncSession, account_id: uuid.UUID, livemode: bool, delivery_id: uuid.UUID
 ) -> WebhookDelivery | None:
+    """The delivery, if it is the account's and of the caller's mode; the other mode's are 404."""
     stmt = (
         select(WebhookDelivery)
-        .where(WebhookDelivery.id == delivery_id, WebhookDelivery.account_id == account_id)
-        .with_for_update()
+        .join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)
+        .where(
+            WebhookDelivery.id == delivery_id,
+            WebhookDelivery.account_id == account_id,
+            WebhookEvent.livemode.is_(livemode),
+        )
+        .with_for_update(of=WebhookDelivery)
     )
     return (await session.execute(stmt)).scalar_one_or_none()
 
@@ -83,6 +94,7 @@ async def lock_for_account(
 async def search(
     session: AsyncSession,
     account_id: uuid.UUID,
+    livemode: bool,
     *,
     order_id: uuid.UUID | None,
     event: str | None,
@@ -90,7 +102,7 @@ async def search(
     limit: int,
     offset: int,
 ) -> tuple[list[tuple[WebhookDelivery, WebhookEvent]], int]:
-    conditions = [WebhookDelivery.account_id == account_id]
+    conditions = [WebhookDelivery.account_id == account_id, WebhookEvent.livemode.is_(livemode)]
     if order_id is not None:
         conditions.append(WebhookEvent.order_id == order_id)
     if event is not None:

@@ -59,6 +59,7 @@ async def list_deliveries(
     rows, total = await service.deliveries(
         session,
         principal.account.id,
+        not principal.test_mode,
         limit=page.limit,
         offset=page.offset,
         order_id=order_id,
@@ -70,7 +71,8 @@ async def list_deliveries(
 
 @router.get("/deliveries/{delivery_id}", response_model=Delivery, responses=error_responses(404))
 async def get_delivery(delivery_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> Delivery:
-    return _delivery(*await service.get_delivery(session, principal.account.id, delivery_id))
+    livemode = not principal.test_mode
+    return _delivery(*await service.get_delivery(session, principal.account.id, livemode, delivery_id))
 
 
 @router.post(
@@ -78,5 +80,6 @@ async def get_delivery(delivery_id: uuid.UUID, session: SessionDep, principal: P
 )
 @idempotent
 async def redeliver(delivery_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> Delivery:
-    await service.redeliver(session, principal.account.id, delivery_id)
-    return _delivery(*await service.get_delivery(session, principal.account.id, delivery_id))
+    livemode = not principal.test_mode
+    await service.redeliver(session, principal.account.id, livemode, delivery_id)
+    return _delivery(*await service.get_delivery(session, principal.account.id, livemode, delivery_id))

@@ -7,6 +7,7 @@ left behind). Delivery is at least once; receivers deduplicate on the event id (
 """
 
 import json
+import logging
 import time
 import uuid
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from orderatlas.webhooks.client import Attempt
 from orderatlas.webhooks.payloads import discord_embed, order_payload
 from orderatlas.webhooks.signing import USER_AGENT, signature_headers
 
+log = logging.getLogger(__name__)
+
 DELIVER_JOB = "deliver_webhook"
 # Sends have a queue and worker slots of their own (worker.py): a receiver that never answers
 # holds up only other sends, never a checkout.
@@ -38,11 +41,16 @@ _TARGETS = "orderatlas.webhook_targets"
 
 
 def remember_targets(
-    session: AsyncSession, account_id: uuid.UUID, api_key_id: uuid.UUID | None, targets: Targets
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    api_key_id: uuid.UUID | None,
+    test_mode: bool,
+    targets: Targets,
 ) -> None:
     """Targets a statement of this transaction read already (the checkout's order lock joins them
-    in): emit_order_event then needs no query of its own for that account and key."""
-    session.info.setdefault(_TARGETS, {})[(account_id, api_key_id)] = targets
+    in): emit_order_event then needs no query of its own for that account, key and mode. The
+    account's targets must be the mode's (test_webhook_url ... for a test order)."""
+    session.info.setdefault(_TARGETS, {})[(account_id, api_key_id, test_mode)] = targets
 
 
 async def emit_order_event(
@@ -52,21 +60,24 @@ async def emit_order_event(
     previous_status: str | None,
     *,
     targets: Targets | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> None:
     """Record an order event and its deliveries in the caller's transaction. `targets` (account
     webhook, account Discord, key webhook, key Discord), when the caller read them already, saves
-    the query for them; they must be the order's account's and key's."""
+    the query for them; they must be the order's account's and key's. `extra`: the event's own
+    fields (aqualine.skipped's skip_reason ...)."""
     if targets is None:
-        targets = session.info.get(_TARGETS, {}).get((order.account_id, order.api_key_id))
+        targets = session.info.get(_TARGETS, {}).get((order.account_id, order.api_key_id, order.test_mode))
     if targets is None:
-        targets = await repository.targets_for(session, order.account_id, order.api_key_id)
+        targets = await repository.targets_for(session, order.account_id, order.api_key_id, order.test_mode)
     account_url, account_discord, key_url, key_discord = targets
     record = WebhookEvent(
         id=uuid.uuid4(),
         account_id=order.account_id,
         order_id=order.id,
         event=event,
-        payload=order_payload(event, order, previous_status, utcnow()),
+        livemode=not order.test_mode,
+        payload=order_payload(event, order, previous_status, utcnow(), extra),
     )
     session.add(record)
     # A per-order URL wins over the key's override, which wins over the account's.
@@ -96,6 +107,10 @@ class Outgoing:
     cycle: int  # this attempt's number since the last (re)delivery request
     lease: datetime  # the claim's token: the outcome counts only while the delivery is still ours
 
+    @property
+    def unrenderable(self) -> bool:
+        return not self.headers
+
 
 def _render(delivery: WebhookDelivery, event: WebhookEvent, secret: str) -> tuple[bytes, dict[str, str]]:
     if delivery.target == TARGET_DISCORD:
@@ -116,7 +131,11 @@ async def claim(session: AsyncSession, delivery_id: uuid.UUID, settings: Setting
     )  # the secret as of now: rotation bites
     # A retry queued by the sweep carries no context: its log lines still name the order.
     context.bind(account_id=event.account_id, order_id=event.order_id)
-    body, headers = _render(delivery, event, secret)
+    try:
+        body, headers = _render(delivery, event, secret)
+    except Exception:  # a payload that cannot be rendered must not leave the lease to expire for ever
+        log.exception("webhook delivery %s: the event could not be rendered", delivery.id)
+        body, headers = b"", {}
     assert delivery.locked_until is not None
     return Outgoing(
         delivery.id,
@@ -142,8 +161,9 @@ async def record_attempt(
             attempted_at=now,
             response_status=result.status,
             duration_ms=result.duration_ms,
-            response_body=result.body,
-            error=result.error,
+            # PostgreSQL text cannot hold NUL: a receiver answering one must not break the insert.
+            response_body=result.body.replace("\x00", ""),
+            error=result.error.replace("\x00", ""),
         )
     )
     delivery = await session.get(
@@ -184,9 +204,11 @@ async def queue_due(session: AsyncSession, limit: int) -> int:
     return len(due)
 
 
-async def redeliver(session: AsyncSession, account_id: uuid.UUID, delivery_id: uuid.UUID) -> WebhookDelivery:
+async def redeliver(
+    session: AsyncSession, account_id: uuid.UUID, livemode: bool, delivery_id: uuid.UUID
+) -> WebhookDelivery:
     """Send again, now, with the same webhook-id, and a fresh retry schedule."""
-    delivery = await repository.lock_for_account(session, account_id, delivery_id)
+    delivery = await repository.lock_for_account(session, account_id, livemode, delivery_id)
     if delivery is None:
         raise NotFound(f"webhook delivery {delivery_id} not found")
     if delivery.locked_until is not None and delivery.locked_until > utcnow():
@@ -200,17 +222,20 @@ async def redeliver(session: AsyncSession, account_id: uuid.UUID, delivery_id: u
 
 
 async def deliveries(
-    session: AsyncSession, account_id: uuid.UUID, *, limit: int, offset: int, **filters: Any
+    session: AsyncSession, account_id: uuid.UUID, livemode: bool, *, limit: int, offset: int, **filters: Any
 ) -> tuple[list[tuple[WebhookDelivery, WebhookEvent, list[WebhookAttempt]]], int]:
-    rows, total = await repository.search(session, account_id, limit=limit, offset=offset, **filters)
+    """The caller's mode's deliveries only: a test key never reads a live payload."""
+    rows, total = await repository.search(
+        session, account_id, livemode, limit=limit, offset=offset, **filters
+    )
     attempts = await repository.attempts_of(session, [delivery.id for delivery, _ in rows])
     return [(delivery, event, attempts[delivery.id]) for delivery, event in rows], total
 
 
 async def get_delivery(
-    session: AsyncSession, account_id: uuid.UUID, delivery_id: uuid.UUID
+    session: AsyncSession, account_id: uuid.UUID, livemode: bool, delivery_id: uuid.UUID
 ) -> tuple[WebhookDelivery, WebhookEvent, list[WebhookAttempt]]:
-    delivery = await repository.lock_for_account(session, account_id, delivery_id)
+    delivery = await repository.lock_for_account(session, account_id, livemode, delivery_id)
     if delivery is None:
         raise NotFound(f"webhook delivery {delivery_id} not found")
     event = await session.get(WebhookEvent, delivery.event_id)

@@ -7,7 +7,11 @@ that was public when set may point somewhere private later.
 import asyncio
 import ipaddress
 import socket
-from urllib.parse import urlsplit
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import idna
 
 from orderatlas.errors import BadRequest
 
@@ -29,6 +33,13 @@ class InvalidDiscordUrl(BadRequest):
 
 class Unresolvable(Exception):
     pass
+
+
+# Lookups get their own few threads: a nameserver that never answers must not fill asyncio's
+# default pool, which psycopg and redis need to resolve their own hosts ("postgres", "redis").
+DNS_THREADS = 4
+DEFAULT_DNS_TIMEOUT_S = 2.0
+_dns_pool = ThreadPoolExecutor(max_workers=DNS_THREADS, thread_name_prefix="webhook-dns")
 
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -65,7 +76,14 @@ def is_unsafe(address: IPAddress) -> bool:
     return not address.is_global or address.is_multicast or address.is_reserved
 
 
+def has_control_characters(text: str) -> bool:
+    """C0 controls, DEL and C1 controls: never part of a URL, and httpx refuses to send them."""
+    return any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in text)
+
+
 def split_host(url: str, field: str = "webhook_url") -> tuple[str, int]:
+    if has_control_characters(url):
+        raise InvalidWebhookUrl(f"{field} must not contain control characters")
     try:
         parts = urlsplit(url)
         host, port = parts.hostname, parts.port
@@ -76,7 +94,44 @@ def split_host(url: str, field: str = "webhook_url") -> tuple[str, int]:
     return host, port or (443 if parts.scheme == "https" else 80)
 
 
-async def resolve(host: str, port: int, *, use_dns: bool) -> list[IPAddress]:
+def ascii_url(url: str, field: str = "webhook_url") -> str:
+    """The URL with its host IDNA-encoded (bücher.example -> xn--bcher-kva.example), so the Host
+    header and TLS SNI of a pinned send are ASCII, as HTTP requires."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if host.isascii():
+        return url
+    try:
+        encoded = idna.encode(host, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        raise InvalidWebhookUrl(
+            f"{field} has a host name that is not a valid internationalized name"
+        ) from None
+    netloc = parts.netloc.rsplit("@", 1)
+    userinfo = netloc[0] + "@" if len(netloc) == 2 else ""
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"{userinfo}{encoded}{port}"))
+
+
+def _system_lookup(host: str, port: int) -> list[tuple[Any, ...]]:
+    return socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+
+
+async def _lookup(host: str, port: int, timeout_s: float) -> list[IPAddress]:
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(timeout_s):
+            infos = await loop.run_in_executor(_dns_pool, _system_lookup, host, port)
+    except TimeoutError:
+        raise Unresolvable(f"{host} did not resolve within {timeout_s:g}s") from None
+    except (OSError, UnicodeError) as exc:  # UnicodeError: a label IDNA cannot encode ("a..b")
+        raise Unresolvable(f"{host} does not resolve: {exc}") from None
+    return [ipaddress.ip_address(info[4][0]) for info in infos]
+
+
+async def resolve(
+    host: str, port: int, *, use_dns: bool, timeout_s: float = DEFAULT_DNS_TIMEOUT_S
+) -> list[IPAddress]:
     """The addresses a host stands for. Literals and *.localhost never need DNS."""
     try:
         return [ipaddress.ip_address(host)]
@@ -86,34 +141,43 @@ async def resolve(host: str, port: int, *, use_dns: bool) -> list[IPAddress]:
         return [ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1")]
     if not use_dns:
         raise Unresolvable(f"{host} was not resolved (DNS lookups are off)")
-    loop = asyncio.get_running_loop()
-    try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as exc:  # UnicodeError: a label IDNA cannot encode ("a..b")
-        raise Unresolvable(f"{host} does not resolve: {exc}") from None
-    return [ipaddress.ip_address(info[4][0]) for info in infos]
+    return await _lookup(host, port, timeout_s)
 
 
-async def safe_addresses(url: str, *, allow_private: bool, use_dns: bool) -> list[IPAddress]:
+def refuse_unsafe(addresses: list[IPAddress], field: str = "webhook_url") -> None:
+    """The address is never echoed: a caller must not map the internal network with it."""
+    if any(is_unsafe(a) for a in addresses):
+        raise UnsafeWebhookUrl(f"{field} is or resolves to a non-public address; refused")
+
+
+async def safe_addresses(
+    url: str, *, allow_private: bool, use_dns: bool, timeout_s: float = DEFAULT_DNS_TIMEOUT_S
+) -> list[IPAddress]:
     """Resolve the URL's host; refuse it if any address is private. Raises Unresolvable."""
     host, port = split_host(url)
-    addresses = await resolve(host, port, use_dns=use_dns)
-    unsafe = [a for a in addresses if is_unsafe(a)]
-    if unsafe and not allow_private:
-        raise UnsafeWebhookUrl(f"webhook_url resolves to a non-public address ({unsafe[0]}); refused")
+    addresses = await resolve(host, port, use_dns=use_dns, timeout_s=timeout_s)
+    if not allow_private:
+        refuse_unsafe(addresses)
     return addresses
 
 
 async def check_webhook_url(
-    url: str, *, allow_private: bool, use_dns: bool, field: str = "webhook_url"
+    url: str,
+    *,
+    allow_private: bool,
+    use_dns: bool,
+    field: str = "webhook_url",
+    timeout_s: float = DEFAULT_DNS_TIMEOUT_S,
 ) -> str:
-    """Validate a URL being set. A host that does not resolve (yet) is accepted: send time re-checks."""
+    """Validate a URL being set; return it as it is stored (host IDNA-encoded). A host that does
+    not resolve (yet) is accepted: send time re-checks."""
     url = url.strip()
     if len(url) > 2000:
         raise InvalidWebhookUrl(f"{field} is longer than 2000 characters")
     split_host(url, field)
+    url = ascii_url(url, field)
     try:
-        await safe_addresses(url, allow_private=allow_private, use_dns=use_dns)
+        await safe_addresses(url, allow_private=allow_private, use_dns=use_dns, timeout_s=timeout_s)
     except Unresolvable:
         pass
     return url
@@ -121,7 +185,12 @@ async def check_webhook_url(
 
 def check_discord_url(url: str) -> str:
     url = url.strip()
-    if not url.startswith(DISCORD_PREFIXES) or len(url) > 2000 or any(c.isspace() for c in url):
+    if (
+        not url.startswith(DISCORD_PREFIXES)
+        or len(url) > 2000
+        or any(c.isspace() for c in url)
+        or has_control_characters(url)
+    ):
         raise InvalidDiscordUrl(
             "discord_webhook_url must start with https://discord.com/api/webhooks/ "
             "or https://discordapp.com/api/webhooks/"

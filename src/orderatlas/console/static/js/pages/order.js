@@ -21,8 +21,9 @@ function actions(order) {
     list.push(["Mark delivered", `${path}/delivered`, undefined]);
     list.push(["Cancel", `${path}/cancelled`, { reason: "cancelled" }, "danger"]);
     list.push(["Mark lost", `${path}/cancelled`, { reason: "lost" }, "danger"]);
-    list.push(["Convert tracking", `${path}/convert`, undefined]);
   }
+  // A label held is dropped before converting again (409 already_converted otherwise).
+  if ((placed || shipping) && !order.aqualine_tracking) list.push(["Convert tracking", `${path}/convert`, undefined]);
   if (order.aqualine_tracking) list.push(["Drop conversion", `${path}/drop-conversion`, undefined]);
   return list;
 }
@@ -43,7 +44,7 @@ function tracking(order) {
     { class: "fields" },
     h("dt", {}, "Tracking number"), h("dd", { "data-testid": "tracking" }, order.tracking_number || "—"),
     h("dt", {}, "Carrier"), h("dd", {}, order.carrier || "—"),
-    h("dt", {}, "Converted (Aquiline)"), h("dd", {}, order.aqualine_tracking || "—"),
+    h("dt", {}, "Converted (Aquiline)"), h("dd", { "data-testid": "aqualine" }, order.aqualine_tracking || "—"),
     h("dt", {}, "Invoice"), h("dd", {}, order.invoice_link ? safeLink(order.invoice_link, "Open the invoice") : "not fetched yet"),
     h("dt", {}, "Order page copy"), h("dd", {}, order.order_html_url ? safeLink(order.order_html_url, "Open the copy") : "—"),
     h("dt", {}, "Delivery photo"), h("dd", {}, order.delivery_photo_url ? safeLink(order.delivery_photo_url) : "—"),

@@ -25,10 +25,16 @@ export async function render() {
       class: "stack",
       onsubmit: async (event) => {
         event.preventDefault();
-        const body = { convert_tracking: convert.checked };
-        for (const [name] of TEXT_FIELDS) body[name] = boxes[name].value.trim();
+        // Only what changed: PUT is partial, and a test key may change its own webhook targets
+        // but gets 403 live_key_required for any shared setting it sends, even unchanged.
+        const body = {};
+        if (convert.checked !== Boolean(current.convert_tracking)) body.convert_tracking = convert.checked;
+        for (const [name] of TEXT_FIELDS) {
+          const value = boxes[name].value.trim();
+          if (value !== (current[name] ?? "")) body[name] = value;
+        }
         try {
-          await put("/v1/settings", body);
+          Object.assign(current, await put("/v1/settings", body));
           status.replaceChildren(message("Settings saved."));
         } catch (error) {
           status.replaceChildren(message(error.message, "error"));

@@ -1,0 +1,1 @@
+"""Tracking conversion: carrier-neutral labels minted through a pluggable provider."""

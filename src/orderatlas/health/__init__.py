@@ -1,0 +1,1 @@
+"""Health: /healthz (the process answers) and /readyz (its PostgreSQL and Redis answer too)."""
