@@ -27,3 +27,17 @@ bootstrap() {
     printf '%s' "$want" > "$stamp"
   fi
 }
+
+# The console's browser tests drive Debian's Chromium. Installed here when missing and we may
+# (root with apt-get, as on CI); otherwise those tests fail and say how to install it.
+ensure_chromium() {
+  if [ -n "${ORDERATLAS_CHROMIUM:-}" ] || command -v chromium >/dev/null 2>&1 ||
+    command -v chromium-browser >/dev/null 2>&1; then
+    return 0
+  fi
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing Debian's chromium for the console tests" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null ||
+      echo "could not install chromium; the console tests will say how" >&2
+  fi
+}

@@ -41,4 +41,7 @@ def test_the_import_graph_has_no_cycle() -> None:
 
 
 def test_jobs_imports_none_of_the_features() -> None:
-    assert _graph()["orderatlas.jobs"] == set()
+    graph = _graph()
+    # Only leaves, which import nothing of ours: the log context each queued job carries
+    # (observability/context.py) is one.
+    assert all(graph[name] == set() for name in graph["orderatlas.jobs"]), graph["orderatlas.jobs"]

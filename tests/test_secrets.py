@@ -3,6 +3,7 @@ keeps reach no table, no log line and no Redis key."""
 
 import copy
 import hashlib
+import json
 from pathlib import Path
 
 import httpx
@@ -126,7 +127,13 @@ def test_sentinels_are_nowhere_after_status_import_session_checks_and_refreshes(
 ) -> None:
     port = str(free_port())
     base_url = f"http://127.0.0.1:{port}"
-    env = clean_env(ORDERATLAS_LOG_LEVEL="DEBUG", ORDERATLAS_SANDBOX_SHIP_AFTER_S="2")
+    # JSON logs here, text in the test above: the redaction holds for both formats.
+    env = clean_env(
+        ORDERATLAS_LOG_LEVEL="DEBUG",
+        ORDERATLAS_SANDBOX_SHIP_AFTER_S="2",
+        ORDERATLAS_LOG_FORMAT="json",
+        ORDERATLAS_ACCESS_LOG="true",  # off by default; the access log must not leak either
+    )
     serve = Service(["serve", "--port", port], data_dir, tmp_path / "serve.log", env)
     login = {"account_email": "buyer@example.com", "account_password": PASSWORD, "account_2fa_secret": TOTP}
     try:
@@ -167,5 +174,8 @@ def test_sentinels_are_nowhere_after_status_import_session_checks_and_refreshes(
         assert serve.stop() == 0
     log = serve.log
     assert "refresh_order" in log
+    ours = [json.loads(line) for line in log.splitlines() if line.startswith('{"time"')]
+    assert any(record.get("order_id") == placed["order_id"] for record in ours)
+    assert any(record["logger"] == "uvicorn.access" and record.get("request_id") for record in ours)
     token = _sandbox_token("buyer@example.com", PASSWORD)
     _nowhere((PASSWORD, TOTP, COOKIE, "Sentinel-Cookie-5e2b77", token), data_dir, database, in_redis, log)

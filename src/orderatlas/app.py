@@ -13,6 +13,7 @@ from orderatlas.auth import ratelimit
 from orderatlas.billing.router import router as billing_router
 from orderatlas.billing.stripe_api import StripeGateway
 from orderatlas.config import Settings
+from orderatlas.console.router import mount as mount_console
 from orderatlas.conversion.registry import Providers
 from orderatlas.conversion.router import router as conversion_router
 from orderatlas.dashboard.router import router as dashboard_router
@@ -22,6 +23,8 @@ from orderatlas.health.router import router as health_router
 from orderatlas.jobs import redis_settings
 from orderatlas.kit.bodycap import BodySizeLimit
 from orderatlas.kit.logs import configure_logging
+from orderatlas.observability.middleware import RequestContext
+from orderatlas.observability.router import router as metrics_router
 from orderatlas.orders.router import list_router as orders_list_router
 from orderatlas.orders.router import router as orders_router
 from orderatlas.retailers.registry import Retailers
@@ -80,6 +83,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(ratelimit.RateLimitHeaders)
+    app.add_middleware(RequestContext)  # its id and timing cover everything inside it
     # Outermost: an oversized body is refused before anything (rate limit, auth, parsing) reads it.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(orders_router)
@@ -95,5 +99,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     app.include_router(sessions_router)
     app.include_router(copies_router)
     app.include_router(health_router)
+    app.include_router(metrics_router)
+    mount_console(app)
 
     return app

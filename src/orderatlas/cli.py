@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -67,18 +69,33 @@ def _serve(host: str, port: int, *, run_worker: bool, workers: int = 1) -> None:
     # lets the embedded servers stop cleanly instead of the process dying on the spot.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     # One line per request at INFO costs a sizeable share of a fast request: off unless asked for.
-    logs = {"log_level": "info", "access_log": settings.access_log}
+    # log_config=None: uvicorn's loggers go through our root handler, in the chosen format.
+    logs = {"log_level": "info", "access_log": settings.access_log, "log_config": None}
     with _services(settings):
         if run_worker:
             upgrade(settings)
         if workers == 1:
             uvicorn.run(create_app(settings, run_worker=run_worker), host=host, port=port, **logs)
             return
-        # The children build their app from the environment: hand them what was resolved here.
+        # The children build their app from the environment: hand them what was resolved here,
+        # and one PROMETHEUS_MULTIPROC_DIR so that whichever answers /metrics adds them all up.
         os.environ.update(_resolved_environment(settings))
-        uvicorn.run(
-            "orderatlas.app:app_from_environment", factory=True, workers=workers, host=host, port=port, **logs
-        )
+        made = None
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            made = tempfile.mkdtemp(prefix="orderatlas-metrics-")
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
+        try:
+            uvicorn.run(
+                "orderatlas.app:app_from_environment",
+                factory=True,
+                workers=workers,
+                host=host,
+                port=port,
+                **logs,
+            )
+        finally:
+            if made:
+                shutil.rmtree(made, ignore_errors=True)
 
 
 def _resolved_environment(config: Settings) -> dict[str, str]:
@@ -132,12 +149,25 @@ Queue = Annotated[
 
 
 @app.command()
-def worker(data_dir: DataDir = None, queue: Queue = WorkerQueue.all) -> None:
+def worker(
+    data_dir: DataDir = None,
+    queue: Queue = WorkerQueue.all,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve this worker's Prometheus metrics on this port (/metrics).")
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="Interface the metrics port listens on.")] = "127.0.0.1",
+) -> None:
     """Run a worker: checkouts and webhook sends. Run any number of these against one PostgreSQL and Redis."""
     _configure(data_dir)
     from orderatlas import worker as registry
 
     queues = registry.QUEUES if queue is WorkerQueue.all else (queue.value,)
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        from orderatlas.observability.metrics import worker_registry
+
+        start_http_server(metrics_port, addr=metrics_host, registry=worker_registry())
     with _services(settings):
         asyncio.run(registry.run(settings, queues))
 

@@ -138,6 +138,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # uvicorn's line per request (at INFO): off by default, it costs a share of every fast request.
     access_log: bool = False
+    # "text" (one readable line per record) or "json" (one JSON object a line, for log shippers).
+    log_format: str = Field(default="text", pattern=r"^(text|json)$")
 
     @field_validator("webhook_retry_schedule_s", mode="before")
     @classmethod

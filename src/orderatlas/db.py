@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from orderatlas.jobs import discard_pending_jobs, send_pending_jobs
+from orderatlas.observability.metrics import discard_after_commit, run_after_commit
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +48,11 @@ async def unit_of_work(
             yield session
         except BaseException:
             discard_pending_jobs(session)
+            discard_after_commit(session)
             await session.rollback()
             raise
         await session.commit()
+    run_after_commit(session)
     try:
         await send_pending_jobs(session, redis)
     except Exception:

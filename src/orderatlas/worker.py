@@ -28,6 +28,7 @@ from orderatlas.db import create_engine, create_sessionmaker
 from orderatlas.idempotency.tasks import purge_idempotency_keys
 from orderatlas.jobs import redis_settings
 from orderatlas.models.base import utcnow
+from orderatlas.observability.context import carried
 from orderatlas.orders.tasks import checkout_order, refresh_due_orders, refresh_order, sweep_stuck_orders
 from orderatlas.retailers.registry import Retailers
 from orderatlas.storage.postgres import PostgresCopyStore
@@ -65,7 +66,11 @@ def _checkouts(settings: Settings) -> dict[str, Any]:
     sweeps = set(range(0, 60, settings.worker_sweep_every_s))
     return {
         "queue_name": default_queue_name,  # where checkouts have always been queued
-        "functions": [checkout_order, refresh_order, convert_order],
+        "functions": [
+            carried(checkout_order, order_arg=True),
+            carried(refresh_order, order_arg=True),
+            carried(convert_order, order_arg=True),
+        ],
         "cron_jobs": [
             cron(sweep_stuck_orders, second=0, run_at_startup=True),
             cron(dispatch_due_webhooks, second=sweeps, run_at_startup=True),
@@ -85,7 +90,7 @@ def _checkouts(settings: Settings) -> dict[str, Any]:
 def _webhooks(settings: Settings) -> dict[str, Any]:
     return {
         "queue_name": WEBHOOK_QUEUE,
-        "functions": [deliver_webhook],
+        "functions": [carried(deliver_webhook)],
         "cron_jobs": [],
         "max_jobs": settings.webhook_max_jobs,
         # A send is bounded by its own timeout; this only catches a job that hangs elsewhere.

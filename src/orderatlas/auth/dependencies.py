@@ -24,6 +24,7 @@ from orderatlas.db import SessionDep
 from orderatlas.errors import OrderAtlasError, Unauthorized
 from orderatlas.kit.crypto import sha256_hex
 from orderatlas.models import Account, ApiKey
+from orderatlas.observability import context
 
 _api_key_header = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="oatl_live_... or oatl_test_..."
@@ -128,6 +129,7 @@ async def authenticate(
     )
     key = CallerKey(found.key_id, found.mode, found.key_webhook_url, found.key_discord_webhook_url)
     principal = Principal(account=account, api_key=key)
+    context.bind(account_id=principal.account.id)
     # Each key mode has its own window: a test suite hammering the sandbox never throttles live traffic.
     window_key, calls_key = account_keys(principal.account.id, principal.api_key.mode)
     # While its address is over the bad-key limit a valid key is refused too (in the same script

@@ -16,6 +16,7 @@ from orderatlas.config import Settings
 from orderatlas.errors import BadRequest, InsufficientCredits, NotFound
 from orderatlas.models import CreditTransaction
 from orderatlas.models.credit import ADJUSTMENT, DEPOSIT, ORDER_DEBIT, ORDER_REFUND
+from orderatlas.observability import metrics as m
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ async def charge(
         await repository.delete_uncommitted_entry(session, entry_id)
         have = await repository.current_balance(session, account_id, test_mode=test_mode)
         raise InsufficientCredits(have=have, need=cost)
+    m.after_commit(session, lambda: m.CREDITS_DEBITED.labels(m.mode(test_mode), type_).inc(cost))
     return new_balance
 
 
@@ -101,6 +103,7 @@ async def give_back(
     if not await repository.insert_entry_once(session, entry):
         return False
     await repository.add_to_balance(session, account_id, amount, test_mode=test_mode)
+    m.after_commit(session, lambda: m.CREDITS_REFUNDED.labels(m.mode(test_mode), type_).inc(amount))
     return True
 
 

@@ -176,6 +176,24 @@ def add_event(session: AsyncSession, order: Order, previous_status: str | None) 
     session.add(OrderEvent(order_id=order.id, previous_status=previous_status, status=order.status))
 
 
+async def events_page(
+    session: AsyncSession, order_id: uuid.UUID, limit: int, offset: int
+) -> tuple[list[OrderEvent], int]:
+    """One page of an order's status history, oldest first, and how many there are."""
+    stmt = (
+        select(OrderEvent, func.count().over())
+        .where(OrderEvent.order_id == order_id)
+        .order_by(OrderEvent.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = (await session.execute(stmt)).all()
+    if rows:
+        return [row[0] for row in rows], int(rows[0][1])
+    total = await session.scalar(select(func.count()).where(OrderEvent.order_id == order_id))
+    return [], int(total or 0)
+
+
 async def delete_order(session: AsyncSession, order: Order) -> None:
     await session.execute(delete(Order).where(Order.id == order.id))
 

@@ -17,6 +17,8 @@ from orderatlas.jobs import enqueue_after_commit
 from orderatlas.kit.crypto import seal
 from orderatlas.models import Order, OrderItem
 from orderatlas.models.base import utcnow
+from orderatlas.observability import context
+from orderatlas.observability import metrics as m
 from orderatlas.orders import lifecycle, repository
 from orderatlas.orders import statuses as st
 from orderatlas.orders.checkout import CheckoutOutcome, CheckoutPlan, PlanLine
@@ -112,6 +114,7 @@ async def place_order(
     session.add(order)
     repository.add_event(session, order, None)
     await session.flush()
+    context.bind(order_id=order.id)
     await emit_order_event(session, order, ORDER_CREATED, None, targets=principal.webhook_targets)
     # Last before the commit: the debit's UPDATE holds the account's row lock, which every order
     # of the account queues on, until the transaction ends.
@@ -122,6 +125,7 @@ async def place_order(
     assert settings.secret_key is not None
     sealed = _sealed_secrets(data, order.id, settings.secret_key)
     enqueue_after_commit(session, CHECKOUT_JOB, str(order.id), sealed, job_id=checkout_job_id(order.id))
+    m.after_commit(session, m.ORDERS_ACCEPTED.labels(m.mode(order.test_mode)).inc)
     return order, balance
 
 
@@ -130,6 +134,7 @@ async def get_order(session: AsyncSession, principal: Principal, reference: str)
     order = await repository.read_for_account(session, principal.account.id, principal.test_mode, reference)
     if order is None:
         raise NotFound(f"order {reference} not found")
+    context.bind(order_id=order.id)
     return order
 
 
@@ -254,6 +259,8 @@ async def _finish(
     if failure is not None:
         order.failure_reason_code = failure.code
     await lifecycle.move(session, order, status, now=now)
+    finished = m.ORDERS_FINISHED.labels(m.mode(order.test_mode), status, order.failure_reason_code or "")
+    m.after_commit(session, finished.inc)
     if status in FAILED_STATUSES:
         # In the mode its debit was made in, which for orders older than 0004 is not the order's.
         await billing.refund_order(session, order.id, order.failure_reason_code)

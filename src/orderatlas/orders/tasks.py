@@ -1,6 +1,7 @@
 """arq jobs for orders: thin wrappers that open units of work and call the service."""
 
 import logging
+import time
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,6 +11,7 @@ from arq.constants import in_progress_key_prefix, job_key_prefix
 
 from orderatlas.db import unit_of_work
 from orderatlas.kit.crypto import unseal
+from orderatlas.observability.metrics import CHECKOUT_DURATION
 from orderatlas.orders import refresh, service
 from orderatlas.orders import statuses as st
 from orderatlas.orders.checkout import Secrets, reconcile, run_checkout
@@ -51,11 +53,13 @@ async def _complete(
     ctx: dict[str, Any], order_id: uuid.UUID, claim: service.Claim, secrets: Secrets | None
 ) -> None:
     adapter = ctx["retailers"].get(claim.retailer)
+    started = time.perf_counter()
     if claim.resumed:
         outcome = await reconcile(adapter, claim.plan, secrets)
     else:
         assert secrets is not None
         outcome = await run_checkout(adapter, claim.plan, secrets)
+    CHECKOUT_DURATION.labels(outcome.status).observe(time.perf_counter() - started)
     secret_key = ctx["settings"].secret_key
     kept = refresh.seal_session(outcome.session, secret_key, order_id) if outcome.session else None
     async with unit_of_work(ctx["sessionmaker"], ctx["redis"]) as session:

@@ -1,11 +1,15 @@
-"""HTTP for the routes after checkout: import, status, tracking, delivered, cancelled (/v1/order/...)."""
+"""HTTP for the routes after checkout: import, status, tracking, delivered, cancelled, and the
+order's status history (/v1/order/...)."""
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 
 from orderatlas.auth.dependencies import PrincipalDep
 from orderatlas.db import SessionDep
 from orderatlas.errors import error_responses
 from orderatlas.idempotency.decorator import idempotent
+from orderatlas.kit.pagination import Page, page_params
 from orderatlas.kit.time import iso_z
 from orderatlas.models import Order
 from orderatlas.orders import statuses as st
@@ -14,6 +18,8 @@ from orderatlas.tracking.schemas import (
     CancelledIn,
     DeliveredIn,
     Marked,
+    OrderEvent,
+    OrderEventList,
     OrderImport,
     OrderImported,
     RetailerLogin,
@@ -129,6 +135,31 @@ async def mark_cancelled(
     )
     return Marked(
         order_id=_named(order, order_id), status=order.status, message=f"Order marked as {order.status}"
+    )
+
+
+@router.get("/{order_id}/events", response_model=OrderEventList, responses=error_responses(404, 422))
+async def order_events(
+    order_id: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    page: Annotated[Page, Depends(page_params(default_limit=100))],
+) -> OrderEventList:
+    """The order's status history, oldest first: one event per change (`previous_status` is null
+    for the first). Paged with `limit` (at most 200) and `offset`; `total` counts them all."""
+    order, events, total = await service.timeline(session, principal, order_id, page)
+    return OrderEventList(
+        id=str(order.id),
+        events=[
+            OrderEvent(
+                id=event.id,
+                previous_status=event.previous_status,
+                status=event.status,
+                created_at=iso_z(event.created_at) or "",
+            )
+            for event in events
+        ],
+        total=total,
     )
 
 

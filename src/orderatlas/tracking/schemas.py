@@ -128,3 +128,16 @@ class Marked(BaseModel):
     order_id: str
     status: str
     message: str
+
+
+class OrderEvent(BaseModel):
+    id: int
+    previous_status: str | None = Field(description="null for the order's first event (created)")
+    status: str
+    created_at: str
+
+
+class OrderEventList(BaseModel):
+    id: str = Field(description="The order's OrderAtlas id")
+    events: list[OrderEvent]
+    total: int

@@ -16,9 +16,11 @@ from orderatlas.auth.dependencies import Principal
 from orderatlas.billing import service as billing
 from orderatlas.config import Settings
 from orderatlas.errors import Conflict, NotFound, OrderAtlasError
-from orderatlas.models import Order, OrderItem
+from orderatlas.kit.pagination import Page
+from orderatlas.models import Order, OrderEvent, OrderItem
 from orderatlas.models.base import utcnow
 from orderatlas.models.credit import IMPORT_DEBIT
+from orderatlas.observability import context
 from orderatlas.orders import lifecycle, refresh, repository
 from orderatlas.orders import statuses as st
 from orderatlas.retailers.base import (
@@ -243,11 +245,16 @@ def _imported(
 
 
 async def _own_locked(session: AsyncSession, principal: Principal, reference: str) -> Order:
+    return await _own(session, principal, reference, for_update=True)
+
+
+async def _own(session: AsyncSession, principal: Principal, reference: str, *, for_update: bool) -> Order:
     order = await repository.find_for_account(
-        session, principal.account.id, principal.test_mode, reference, for_update=True
+        session, principal.account.id, principal.test_mode, reference, for_update=for_update
     )
     if order is None:
         raise NotFound(f"order {reference} not found")
+    context.bind(order_id=order.id)
     return order
 
 
@@ -287,3 +294,12 @@ async def mark_cancelled(
     order = await _own_locked(session, principal, reference)
     await lifecycle.move(session, order, reason, now=utcnow(), copies=copies)
     return order
+
+
+async def timeline(
+    session: AsyncSession, principal: Principal, reference: str, page: Page
+) -> tuple[Order, list[OrderEvent], int]:
+    """The order's status changes, oldest first: what GET /v1/order/:id/events and the console show."""
+    order = await _own(session, principal, reference, for_update=False)
+    events, total = await repository.events_page(session, order.id, page.limit, page.offset)
+    return order, events, total

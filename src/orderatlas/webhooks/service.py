@@ -22,6 +22,7 @@ from orderatlas.jobs import enqueue_after_commit
 from orderatlas.models import Order, WebhookAttempt, WebhookDelivery, WebhookEvent
 from orderatlas.models.base import utcnow
 from orderatlas.models.webhook import DELIVERED, FAILED, PENDING, TARGET_DISCORD, TARGET_WEBHOOK
+from orderatlas.observability import context
 from orderatlas.webhooks import repository
 from orderatlas.webhooks.client import Attempt
 from orderatlas.webhooks.payloads import discord_embed, order_payload
@@ -128,6 +129,8 @@ async def claim(session: AsyncSession, delivery_id: uuid.UUID, settings: Setting
     event, secret = await repository.event_and_secret(
         session, delivery
     )  # the secret as of now: rotation bites
+    # A retry queued by the sweep carries no context: its log lines still name the order.
+    context.bind(account_id=event.account_id, order_id=event.order_id)
     try:
         body, headers = _render(delivery, event, secret)
     except Exception:  # a payload that cannot be rendered must not leave the lease to expire for ever

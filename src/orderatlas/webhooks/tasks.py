@@ -6,6 +6,7 @@ from typing import Any
 
 from orderatlas.db import unit_of_work
 from orderatlas.models.webhook import TARGET_WEBHOOK
+from orderatlas.observability.metrics import WEBHOOK_ATTEMPTS, WEBHOOK_LATENCY
 from orderatlas.webhooks import client, service
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,10 @@ async def deliver_webhook(ctx: dict[str, Any], delivery_id: str) -> None:
         log.exception("webhook delivery %s: unexpected error while sending", delivery_id)
         result = client.Attempt(0, 0, error=f"unexpected error: {type(exc).__name__}")
     await _record(ctx, outgoing, result)
+    # Counted once the attempt is recorded; an event that could not be rendered was never sent.
+    outcome = "delivered" if result.ok else ("rejected" if result.status else "unreachable")
+    WEBHOOK_ATTEMPTS.labels(outgoing.target, outcome).inc()
+    WEBHOOK_LATENCY.labels(outgoing.target).observe(result.duration_ms / 1000)
     log.info(
         "webhook delivery %s attempt %d: %s", delivery_id, outgoing.number, result.status or result.error
     )

@@ -1,0 +1,1 @@
+"""What operators see of the service itself: metrics, request ids and structured logs."""

@@ -1,0 +1,60 @@
+"""ASGI middleware: the request id (taken, or made, and returned) and the HTTP metrics.
+
+Pure ASGI and no I/O, so it costs no round trip: the route template is read from the scope
+Starlette's router fills in, and an unmatched path is counted as one label, never as itself.
+"""
+
+import time
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from orderatlas.observability import context
+from orderatlas.observability.metrics import HTTP_LATENCY, HTTP_REQUESTS
+
+HEADER = "X-Request-ID"
+UNMATCHED = "unmatched"
+
+
+def _route(scope: Scope) -> str:
+    route = scope.get("route")
+    return getattr(route, "path", None) or UNMATCHED
+
+
+class RequestContext:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        context.clear()
+        request_id = context.request_id_from(Headers(scope=scope).get(HEADER))
+        context.bind(request_id=request_id)
+        status = 500  # what the client gets if the app raises before it answers
+        started = time.perf_counter()
+        counted = False
+
+        def count() -> None:
+            nonlocal counted
+            if not counted:
+                counted = True
+                method, route = scope["method"], _route(scope)
+                HTTP_REQUESTS.labels(method, route, str(status)).inc()
+                HTTP_LATENCY.labels(method, route).observe(time.perf_counter() - started)
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)[HEADER] = request_id
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                count()  # before the last byte leaves: a client that has its answer sees it counted
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            count()
+            context.clear()  # a server running requests in one task must not carry one into the next
