@@ -89,6 +89,9 @@ async function render() {
       main.replaceChildren(...signInPage(error.message));
       return;
     }
+    // An API refusal is shown as worded; anything else is a bug in a page, and console.error makes
+    // it visible (the browser tests fail on it) instead of only a line of text.
+    if (!(error instanceof ApiError)) console.error(error);
     main.replaceChildren(h("h1", {}, "Something went wrong"), message(error.message || String(error), "error"));
   }
   document.title = `${main.querySelector("h1")?.textContent || "Console"} · OrderAtlas`;

@@ -1,5 +1,6 @@
 // Pieces more than one page shows.
 
+import { ApiError } from "../api.js";
 import { h, orderLink, when } from "../ui.js";
 
 export const ORDER_COLUMNS = [
@@ -19,7 +20,11 @@ export const REFRESH_S = 5;
 /** Re-run `refresh` while the page is shown, so new orders and attempts appear without a reload. */
 export function every(refresh, onLeave) {
   const timer = setInterval(() => {
-    if (document.visibilityState === "visible") refresh().catch(() => {});
+    if (document.visibilityState !== "visible") return;
+    // A failed read is retried on the next tick; a bug in the page is reported, not swallowed.
+    refresh().catch((error) => {
+      if (!(error instanceof ApiError)) console.error(error);
+    });
   }, REFRESH_S * 1000);
   onLeave(() => clearInterval(timer));
 }
