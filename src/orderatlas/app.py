@@ -83,9 +83,10 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(ratelimit.RateLimitHeaders)
-    app.add_middleware(RequestContext)  # its id and timing cover everything inside it
-    # Outermost: an oversized body is refused before anything (rate limit, auth, parsing) reads it.
+    # An oversized body is refused before anything (rate limit, auth, parsing) reads it; only the
+    # request id (which reads no body) sits outside it, so a 413 is counted and carries its id too.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContext)  # outermost: its id and timing cover every answer
     app.include_router(orders_router)
     app.include_router(tracking_router)
     app.include_router(conversion_router)

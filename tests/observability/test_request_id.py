@@ -158,3 +158,21 @@ async def test_an_outgoing_request_url_never_reaches_the_logs() -> None:
         root.setLevel(saved_level)
         for name, level in quiet.items():
             logging.getLogger(name).setLevel(level)
+
+
+async def test_an_unhandled_error_answers_500_with_the_request_id_and_logs_it_with_its_context(
+    json_log: io.StringIO,
+) -> None:
+    from orderatlas.observability.middleware import RequestContext
+
+    async def broken(scope: object, receive: object, send: object) -> None:
+        raise RuntimeError("a bug")
+
+    transport = httpx.ASGITransport(app=RequestContext(broken))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        response = await http.get("/anything", headers={"X-Request-ID": "bug-500"})
+    assert response.status_code == 500
+    assert response.json() == {"error": "internal server error", "code": "internal_error"}
+    assert response.headers["X-Request-ID"] == "bug-500"
+    [line] = [entry for entry in lines(json_log) if entry.get("message") == "unhandled error"]
+    assert line["request_id"] == "bug-500" and "a bug" in str(line.get("exc_info"))

@@ -19,9 +19,10 @@ async def test_an_operational_route_answers_without_a_key_and_outside_the_rate_l
 
 async def test_the_body_cap_refuses_an_oversized_body_before_routing(client: httpx.AsyncClient) -> None:
     # /metrics takes no POST (405 once routed): the 413 shows the cap answered first, outermost.
-    answer = await client.post("/metrics", content=b" " * (CAP + 1))
+    answer = await client.post("/metrics", content=b" " * (CAP + 1), headers={"X-Request-ID": "big-1"})
     assert answer.status_code == 413
     assert answer.json()["code"] == "body_too_large"
+    assert answer.headers["X-Request-ID"] == "big-1"  # only the request id sits outside the cap
 
 
 def test_an_unknown_method_is_counted_as_other() -> None:

@@ -4,13 +4,18 @@ Pure ASGI and no I/O, so it costs no round trip: the route template is read from
 Starlette's router fills in, and an unmatched path is counted as one label, never as itself.
 """
 
+import logging
 import time
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from orderatlas.errors import error_body
 from orderatlas.observability import context
 from orderatlas.observability.metrics import HTTP_LATENCY, HTTP_REQUESTS
+
+log = logging.getLogger(__name__)
 
 HEADER = "X-Request-ID"
 UNMATCHED = "unmatched"
@@ -43,6 +48,7 @@ class RequestContext:
         status = 500  # what the client gets if the app raises before it answers
         started = time.perf_counter()
         counted = False
+        answered = False
 
         def count() -> None:
             nonlocal counted
@@ -53,8 +59,9 @@ class RequestContext:
                 HTTP_LATENCY.labels(method, route).observe(time.perf_counter() - started)
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
+                answered = True
                 status = message["status"]
                 MutableHeaders(scope=message)[HEADER] = request_id
             elif message["type"] == "http.response.body" and not message.get("more_body", False):
@@ -63,6 +70,14 @@ class RequestContext:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Answered here, not by Starlette's outer error middleware: there the context is gone, so
+            # the 500 would carry no X-Request-ID and its traceback line no request, account or order.
+            if answered:
+                raise
+            log.exception("unhandled error")
+            response = JSONResponse(error_body("internal server error", "internal_error"), status_code=500)
+            await response(scope, receive, send_with_id)
         finally:
             count()
             context.clear()  # a server running requests in one task must not carry one into the next
