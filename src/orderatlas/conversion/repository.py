@@ -8,6 +8,7 @@ from sqlalchemy import Float, case, cast, func, literal, select, update
 from sqlalchemy.dialects.postgresql import INTERVAL
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from orderatlas.kit.claims import lease_due
 from orderatlas.models import Account, ApiKey, Order, TrackingLabel
 from orderatlas.models.conversion import ACTIVE
 from orderatlas.orders import statuses as st
@@ -85,23 +86,8 @@ async def claim_due(
 async def claim_due_labels(
     session: AsyncSession, now: datetime, lease_until: datetime, limit: int
 ) -> list[uuid.UUID]:
-    """Labels whose refresh is due, pushed to `lease_until` so no other sweep takes them meanwhile."""
-    due = (
-        select(TrackingLabel.id)
-        .where(TrackingLabel.next_refresh_at <= now)
-        .order_by(TrackingLabel.next_refresh_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .cte("due_labels")
-        .prefix_with("MATERIALIZED")
-    )
-    stmt = (
-        update(TrackingLabel)
-        .where(TrackingLabel.id == due.c.id)
-        .values(next_refresh_at=lease_until)
-        .returning(TrackingLabel.id)
-        .execution_options(synchronize_session=False)
-    )
+    """Labels whose refresh is due, leased so no other sweep takes them meanwhile (kit.claims)."""
+    stmt = lease_due(TrackingLabel, TrackingLabel.next_refresh_at, now, lease_until, limit)
     return list(await session.scalars(stmt))
 
 

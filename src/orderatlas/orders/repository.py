@@ -22,13 +22,13 @@ from sqlalchemy import (
     select,
     text,
     tuple_,
-    update,
 )
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
+from orderatlas.kit.claims import lease_due
 from orderatlas.kit.schemas import storable
 from orderatlas.models import Account, ApiKey, Order, OrderEvent, OrderItem
 from orderatlas.orders import statuses as st
@@ -140,29 +140,9 @@ async def get(session: AsyncSession, order_id: uuid.UUID) -> Order | None:
 async def claim_due_for_refresh(
     session: AsyncSession, now: datetime, lease_until: datetime, limit: int
 ) -> list[uuid.UUID]:
-    """Take up to `limit` orders whose refresh is due, oldest due first, pushing each one's
-    next_refresh_at to `lease_until` so no other sweep takes it meanwhile (SKIP LOCKED: two
-    sweeps at once split the work instead of queueing behind each other)."""
-    # A MATERIALIZED CTE, not `id IN (subquery)`: PostgreSQL may run a LIMIT ... SKIP LOCKED
-    # subquery more than once inside an UPDATE and then claim more than `limit` rows, or rows that
-    # are not the longest overdue.
-    due = (
-        select(Order.id)
-        .where(Order.next_refresh_at <= now)
-        .order_by(Order.next_refresh_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .cte("due")
-        .prefix_with("MATERIALIZED")
-    )
-    stmt = (
-        update(Order)
-        .where(Order.id == due.c.id)
-        # updated_at kept: a claim changes nothing a client sees (GET /v1/orders?updated_after=).
-        .values(next_refresh_at=lease_until, updated_at=Order.updated_at)
-        .returning(Order.id)
-        .execution_options(synchronize_session=False)
-    )
+    """Take up to `limit` orders whose refresh is due and lease them (kit.claims.lease_due)."""
+    # updated_at kept: a claim changes nothing a client sees (GET /v1/orders?updated_after=).
+    stmt = lease_due(Order, Order.next_refresh_at, now, lease_until, limit, updated_at=Order.updated_at)
     return list(await session.scalars(stmt))
 
 
